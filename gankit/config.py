@@ -1,0 +1,195 @@
+"""The typed recipe schema.
+
+A recipe (YAML in ``configs/``) holds only what differs from the defaults here. Unknown keys,
+wrong types and bad values are reported with their dotted path and what is allowed; the CLI
+prints the message without a traceback.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Literal
+
+import pydantic
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from gankit.errors import ConfigError
+from gankit.registry import closest
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataConfig(_Strict):
+    """Where the training images (or 2D points) come from."""
+
+    name: Literal["fashion-mnist", "mnist", "folder", "ring8", "grid25"] = "fashion-mnist"
+    root: str | None = None  # IDX folder, image folder; None = the gankit data cache
+    split: Literal["train", "test"] = "train"
+    image_size: int = Field(28, ge=4, le=1024)
+    channels: Literal[1, 3] = 1
+    crop: Literal["center", "random"] = "center"
+    skip_bad_files: bool = False
+    num_workers: int = Field(2, ge=0)
+    n_points: int = Field(100_000, ge=1)  # size of a synthetic 2D set
+    limit: int | None = Field(None, ge=1)  # use only the first N items (tiny runs, tests)
+
+
+class ComponentConfig(BaseModel):
+    """``name`` picks a registered component; every other key is passed to it as an option."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class ModelConfig(_Strict):
+    z_dim: int = Field(100, ge=1)
+    generator: ComponentConfig = ComponentConfig(name="dcgan")
+    discriminator: ComponentConfig = ComponentConfig(name="dcgan")
+
+
+class OptimizerConfig(_Strict):
+    name: Literal["adam", "rmsprop", "sgd"] = "adam"
+    lr: float = Field(2e-4, gt=0)
+    betas: tuple[float, float] = (0.5, 0.999)
+    weight_decay: float = Field(0.0, ge=0)
+    momentum: float = Field(0.0, ge=0)
+
+
+class OptimConfig(_Strict):
+    g: OptimizerConfig = OptimizerConfig()
+    d: OptimizerConfig = OptimizerConfig()
+
+
+class TrainConfig(_Strict):
+    batch_size: int = Field(64, ge=1)
+    max_steps: int = Field(5000, ge=0)  # generator steps
+    max_minutes: float | None = Field(None, gt=0)  # wall-clock budget; stops with a checkpoint
+    n_critic: int | None = Field(None, ge=1)  # D steps per G step; None = the loss's default
+    lr_decay: Literal["none", "linear"] = "none"
+    lr_decay_start: int = Field(0, ge=0)  # linear decay from this step to 0 at max_steps
+    grad_clip: float | None = Field(None, gt=0)  # max global grad norm for G and D
+    precision: Literal["32", "bf16-mixed", "16-mixed"] = "32"
+    accelerator: Literal["auto", "cpu", "cuda"] = "auto"
+    devices: int = Field(1, ge=1)
+    strategy: Literal["auto", "ddp"] = "auto"
+
+
+class LogConfig(_Strict):
+    log_every: int = Field(50, ge=1)
+    eval_every: int = Field(500, ge=1)
+    ckpt_every: int = Field(1000, ge=1)
+    keep_last: int = Field(3, ge=1)
+    grid_size: int = Field(64, ge=1)
+    tensorboard: bool = True
+    progress: bool = True
+
+
+class Config(_Strict):
+    name: str = "run"
+    description: str = ""
+    seed: int = 0
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    loss: ComponentConfig = ComponentConfig(name="nonsaturating")
+    optim: OptimConfig = OptimConfig()
+    train: TrainConfig = TrainConfig()
+    log: LogConfig = LogConfig()
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _valid_keys(model: type[BaseModel]) -> list[str]:
+    return list(model.model_fields)
+
+
+def _model_at(path: tuple[Any, ...]) -> type[BaseModel] | None:
+    model: Any = Config
+    for part in path:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        if field is None:
+            return None
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            model = ann
+        else:
+            return None
+    return model
+
+
+def _format_error(err: dict[str, Any]) -> str:
+    loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and x.startswith("function-")))
+    path = ".".join(str(x) for x in loc) or "<root>"
+    if err["type"] == "extra_forbidden":
+        parent = _model_at(loc[:-1])
+        valid = _valid_keys(parent) if parent else []
+        key = str(loc[-1])
+        near = closest(key, valid)
+        hint = f" Did you mean {', '.join(repr(n) for n in near)}?" if near else ""
+        return f"unknown key '{path}'.{hint} Valid keys here: {', '.join(valid)}."
+    if err["type"] == "missing":
+        return f"'{path}' is required."
+    return f"'{path}': {err['msg']} (got {err.get('input')!r})."
+
+
+def validate(raw: dict[str, Any]) -> Config:
+    try:
+        return Config.model_validate(raw)
+    except pydantic.ValidationError as e:
+        lines = [_format_error(err) for err in e.errors()]
+        raise ConfigError("invalid config:\n  " + "\n  ".join(lines)) from None
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply ``a.b=value`` overrides; values are parsed as YAML (``1e-4``, ``[0.5, 0.9]``, ``true``)."""
+    raw = copy.deepcopy(raw)
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE, for example train.batch_size=128.")
+        key, value = item.split("=", 1)
+        parts = key.strip().split(".")
+        node = raw
+        for part in parts[:-1]:
+            nxt = node.setdefault(part, {})
+            if not isinstance(nxt, dict):
+                raise ConfigError(f"--set {key}: '{part}' is a value, not a section.")
+            node = nxt
+        node[parts[-1]] = _parse_value(value)
+    return raw
+
+
+def load_raw(path: str | Path) -> dict[str, Any]:
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file not found: {p}. List the shipped recipes with `gankit recipes`.")
+    try:
+        raw = yaml.safe_load(p.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{p}: not valid YAML: {e}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{p}: a recipe must be a mapping of sections (data, model, loss, ...).")
+    raw.setdefault("name", p.stem)
+    return raw
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
+    return validate(apply_overrides(load_raw(path), overrides or []))
+
+
+def to_yaml(cfg: Config) -> str:
+    return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)
