@@ -1,0 +1,183 @@
+"""The ``gankit`` command line. User errors print one clear message and exit 2, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from gankit.errors import GankitError
+
+RECIPE_DIRS = [Path.cwd() / "configs", Path(__file__).resolve().parent.parent / "configs"]
+EXIT_USER_ERROR = 2
+EXIT_DIVERGED = 3
+
+
+def find_recipe(name_or_path: str) -> Path:
+    """A path to a YAML file, or a recipe name from ``configs/`` (with or without ``.yaml``)."""
+    p = Path(name_or_path)
+    if p.is_file():
+        return p
+    for d in RECIPE_DIRS:
+        for cand in (d / name_or_path, d / f"{name_or_path}.yaml"):
+            if cand.is_file():
+                return cand
+    from gankit.errors import ConfigError
+    from gankit.registry import did_you_mean
+
+    names = sorted({q.stem for d in RECIPE_DIRS if d.is_dir() for q in d.glob("*.yaml")})
+    raise ConfigError(f"no recipe file {name_or_path!r}.{did_you_mean(p.stem, names)}")
+
+
+def recipe_paths() -> list[Path]:
+    seen: dict[str, Path] = {}
+    for d in RECIPE_DIRS:
+        if d.is_dir():
+            for q in sorted(d.glob("*.yaml")):
+                seen.setdefault(q.name, q)
+    return [seen[k] for k in sorted(seen)]
+
+
+# ---------------------------------------------------------------------------- commands
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from gankit.config import load_config, load_raw, validate, apply_overrides
+    from gankit.train.checkpoint import resolve_checkpoint
+    from gankit.train.trainer import find_resume, train
+
+    overrides = list(args.set or [])
+    if args.max_steps is not None:
+        overrides.append(f"train.max_steps={args.max_steps}")
+    if args.seed is not None:
+        overrides.append(f"seed={args.seed}")
+    cfg = load_config(find_recipe(args.config), overrides)
+
+    resume_from: Path | None = None
+    run_dir: Path | None = Path(args.out) if args.out else None
+    if args.resume == "auto":
+        if run_dir is None:  # newest run of this recipe that has a checkpoint
+            runs = sorted(Path("runs").glob(f"{cfg.name}-*"), key=lambda p: p.stat().st_mtime, reverse=True)
+            run_dir = next((r for r in runs if find_resume(r)), None)
+        resume_from = find_resume(run_dir) if run_dir else None
+        if resume_from is None:
+            print(f"--resume auto: no checkpoint found{f' in {run_dir}' if run_dir else ''}; starting fresh.", file=sys.stderr)
+    elif args.resume:
+        resume_from = resolve_checkpoint(args.resume)
+        run_dir = run_dir or resume_from.parent.parent
+    if run_dir is None:
+        run_dir = Path("runs") / f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    if resume_from is not None:
+        print(f"resuming from {resume_from}", file=sys.stderr)
+        # The checkpoint's own recipe wins for what shapes the networks; budgets come from the command.
+        from gankit.train.checkpoint import load_checkpoint
+
+        saved = load_checkpoint(resume_from).state["config"]
+        raw = apply_overrides(load_raw(find_recipe(args.config)), overrides)
+        for section in ("data", "model", "loss"):
+            if validate(raw).model_dump(mode="json")[section] != saved[section]:
+                from gankit.errors import CheckpointError
+
+                raise CheckpointError(
+                    f"the recipe's '{section}' section differs from the one {resume_from} was trained with; "
+                    f"resume with that run's config.yaml ({run_dir / 'config.yaml'})."
+                )
+
+    result = train(cfg, run_dir, resume_from)
+    if result.checkpoint is None:  # not rank 0 under DDP
+        return 0
+    print(f"\n{result.status} at step {result.step}")
+    print(f"  run folder:  {result.run_dir}")
+    print(f"  samples:     {result.grid}")
+    print(f"  checkpoint:  {result.checkpoint}")
+    print(f"  metrics:     {result.run_dir / 'metrics.jsonl'}")
+    print(f"  tensorboard: tensorboard --logdir {result.run_dir / 'tb'}")
+    if result.status == "interrupted":
+        print(f"  resume with: gankit train {args.config} --out {result.run_dir} --resume auto")
+        return 128 + (result.signal or 2)  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from gankit.generate import load_generator, write_samples
+
+    gen = load_generator(args.run)
+    samples = gen.sample(args.n, seed=args.seed)
+    out = write_samples(samples, args.out, gen.cfg.data.name)
+    print(f"wrote {args.n} samples from {gen.path} (step {gen.step}) to {out}")
+    return 0
+
+
+def cmd_data_fetch(args: argparse.Namespace) -> int:
+    from gankit.data.fetch import fetch
+
+    path = fetch(args.name, args.root)
+    print(f"{args.name} ready in {path}")
+    return 0
+
+
+def cmd_recipes(args: argparse.Namespace) -> int:
+    import yaml
+
+    rows = []
+    for p in recipe_paths():
+        raw = yaml.safe_load(p.read_text()) or {}
+        rows.append((p.stem, str(raw.get("description", "")).strip().splitlines()[0] if raw.get("description") else ""))
+    width = max((len(r[0]) for r in rows), default=0)
+    for name, desc in rows:
+        print(f"{name:<{width}}  {desc}")
+    return 0
+
+
+# ---------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="gankit", description="Train, evaluate, diagnose and serve GANs.")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train a recipe")
+    p.add_argument("config", help="recipe YAML path or name from configs/ (see `gankit recipes`)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config value, e.g. train.batch_size=128")
+    p.add_argument("--out", help="run folder (default runs/<recipe>-<timestamp>)")
+    p.add_argument("--max-steps", type=int, help="generator steps to train for")
+    p.add_argument("--resume", metavar="auto|PATH", help="continue from the newest checkpoint (auto) or a given one")
+    p.add_argument("--seed", type=int)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("sample", help="draw samples from a trained generator")
+    p.add_argument("run", help="run folder or checkpoint folder")
+    p.add_argument("--n", type=int, default=64)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help=".png (grid / scatter) or .npy (uint8 NCHW images, float32 ND vectors)")
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("data", help="datasets")
+    dsub = p.add_subparsers(dest="data_command", required=True)
+    f = dsub.add_parser("fetch", help="fetch a dataset into the gankit data cache")
+    f.add_argument("name", choices=["fashion-mnist", "mnist"])
+    f.add_argument("--root", help="folder to put the files in (default: the gankit data cache)")
+    f.set_defaults(func=cmd_data_fetch)
+
+    p = sub.add_parser("recipes", help="list the shipped recipes")
+    p.set_defaults(func=cmd_recipes)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except GankitError as e:
+        from gankit.errors import TrainingDiverged
+
+        print(f"gankit: error: {e}", file=sys.stderr)
+        return EXIT_DIVERGED if isinstance(e, TrainingDiverged) else EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("gankit: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""The loss interface the training loop talks to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from gankit.registry import Registry
+
+LOSSES: Registry[Any] = Registry("loss", "gankit.losses")
+
+
+class AdversarialLoss:
+    """Scores in, scalar losses out. Discriminators return raw scores (logits)."""
+
+    #: D steps per G step when the recipe does not set ``train.n_critic``.
+    n_critic: int = 1
+    #: Score above which D calls a sample real (for logged accuracy). None: the midpoint of the
+    #: batch's mean real and fake scores, for critics whose scale carries no meaning (WGAN).
+    threshold: float | None = 0.0
+
+    def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def penalty(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor | None:
+        """An extra D term that needs the network and inputs (gradient penalties)."""
+        return None
+
+    def after_d_step(self, D: nn.Module) -> None:
+        """Called after each D optimizer step (weight clipping)."""
+
+    def prob(self, scores: torch.Tensor) -> torch.Tensor:
+        """What to log as D(x): a probability for the sigmoid losses, the raw score otherwise."""
+        return torch.sigmoid(scores)
+
+    def accuracy(self, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        t = self.threshold
+        if t is None:
+            t = 0.5 * (real.mean() + fake.mean())
+        return (real > t).float().mean(), (fake <= t).float().mean()

@@ -1,0 +1,39 @@
+"""Wasserstein GAN (Arjovsky et al. 2017) with weight clipping to keep the critic Lipschitz.
+
+Use it with RMSprop (lr 5e-5) and five critic steps per generator step, as in the paper
+(``configs/wgan_fashion_mnist.yaml``).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from gankit.losses.base import LOSSES, AdversarialLoss
+
+
+def critic_loss(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    return fake.mean() - real.mean()
+
+
+@LOSSES.register("wgan")
+class WGAN(AdversarialLoss):
+    n_critic = 5
+    threshold = None
+
+    def __init__(self, clip: float = 0.01) -> None:
+        self.clip = clip
+
+    def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        return critic_loss(real, fake)
+
+    def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
+        return -fake.mean()
+
+    def prob(self, scores: torch.Tensor) -> torch.Tensor:
+        return scores
+
+    @torch.no_grad()
+    def after_d_step(self, D: nn.Module) -> None:
+        for p in D.parameters():
+            p.clamp_(-self.clip, self.clip)

@@ -1,0 +1,44 @@
+"""Generators and discriminators, by family (``mlp``, ``dcgan``), picked by name in a recipe.
+
+Every generator maps ``z`` of shape (N, z_dim) to a sample of ``out_shape``; every discriminator
+maps a sample to one raw score (logit) per item, shape (N,). Losses apply any sigmoid.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from gankit.registry import Registry
+
+GENERATORS: Registry[Any] = Registry("generator", "gankit.models")
+DISCRIMINATORS: Registry[Any] = Registry("discriminator", "gankit.models")
+
+
+def build_generator(name: str, params: dict[str, Any], z_dim: int, out_shape: tuple[int, ...]) -> nn.Module:
+    return GENERATORS.build(name, params, "model.generator", z_dim=z_dim, out_shape=out_shape)
+
+
+def build_discriminator(name: str, params: dict[str, Any], in_shape: tuple[int, ...]) -> nn.Module:
+    return DISCRIMINATORS.build(name, params, "model.discriminator", in_shape=in_shape)
+
+
+def init_normal(module: nn.Module, std: float = 0.02) -> None:
+    """The DCGAN initialisation: conv/linear weights ~ N(0, 0.02), norm scales ~ N(1, 0.02)."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, std)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d, nn.GroupNorm, nn.LayerNorm)) and m.weight is not None:
+            nn.init.normal_(m.weight, 1.0, std)
+            nn.init.zeros_(m.bias)
+
+
+def count_params(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+__all__ = ["GENERATORS", "DISCRIMINATORS", "build_generator", "build_discriminator", "init_normal", "count_params", "torch"]
