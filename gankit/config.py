@@ -92,6 +92,18 @@ class LogConfig(_Strict):
     progress: bool = True
 
 
+class EvalConfig(_Strict):
+    """FID during training, every ``log.eval_every`` steps; the best checkpoint by FID is kept."""
+
+    fid: Literal["auto", "on", "off"] = "auto"  # auto: on where an extractor fits the data
+    n_samples: int = Field(5000, ge=2)
+    extractor: Literal["auto", "fmnist", "inception"] = "auto"
+    reference: str | None = None  # None: the training set's held-out split (fashion-mnist:test)
+    n_reference: int = Field(10000, ge=2)
+    inception_weights: str | None = None
+    keep_best: bool = True
+
+
 class Config(_Strict):
     name: str = "run"
     description: str = ""
@@ -99,9 +111,11 @@ class Config(_Strict):
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
     loss: ComponentConfig = ComponentConfig(name="nonsaturating")
+    regularizers: list[ComponentConfig] = []
     optim: OptimConfig = OptimConfig()
     train: TrainConfig = TrainConfig()
     log: LogConfig = LogConfig()
+    eval: EvalConfig = EvalConfig()
 
 
 # --------------------------------------------------------------------------- loading

@@ -10,7 +10,6 @@ import torch
 from torch import nn
 
 from gankit.config import Config, DataConfig, validate
-from gankit.models import build_generator
 from gankit.train.checkpoint import load_checkpoint, resolve_checkpoint
 from gankit.utils.images import save_grid, save_scatter, to_uint8
 
@@ -42,12 +41,16 @@ class LoadedGenerator:
         return torch.cat([self.G(chunk.to(device)).float().cpu() for chunk in z.split(batch_size)])
 
 
-def load_generator(path: str | Path) -> LoadedGenerator:
+def load_generator(path: str | Path, prefer_ema: bool = True) -> LoadedGenerator:
+    """The generator of a run folder (newest checkpoint) or checkpoint; its EMA copy where one was kept."""
+    from gankit.train.build import build_gan
+
     ckpt_path = resolve_checkpoint(path)
     ckpt = load_checkpoint(ckpt_path)
     cfg = validate(ckpt.state["config"])
-    G = build_generator(cfg.model.generator.name, cfg.model.generator.params, cfg.model.z_dim, sample_shape(cfg.data))
-    G.load_state_dict(ckpt.weights("G"))
+    G = build_gan(cfg, sample_shape(cfg.data)).G  # with the same wrappers (spectral norm) as in training
+    name = "G_ema" if prefer_ema and (ckpt_path / "G_ema.safetensors").is_file() else "G"
+    G.load_state_dict(ckpt.weights(name))
     G.eval()
     return LoadedGenerator(G=G, cfg=cfg, step=ckpt.step, path=ckpt_path)
 

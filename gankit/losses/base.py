@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from gankit.registry import Registry
+from gankit.regularizers.base import Targets
 
 LOSSES: Registry[Any] = Registry("loss", "gankit.losses")
 
@@ -20,8 +21,11 @@ class AdversarialLoss:
     #: Score above which D calls a sample real (for logged accuracy). None: the midpoint of the
     #: batch's mean real and fake scores, for critics whose scale carries no meaning (WGAN).
     threshold: float | None = 0.0
+    #: Whether ``d_loss`` honours soft/flipped targets (label smoothing regularizers need it).
+    supports_targets: bool = False
 
-    def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    def d_loss(self, real: torch.Tensor, fake: torch.Tensor, targets: Targets | None = None) -> torch.Tensor:
+        """``targets``: per-sample D targets (1 real, 0 fake by default); only where ``supports_targets``."""
         raise NotImplementedError
 
     def g_loss(self, fake: torch.Tensor) -> torch.Tensor:

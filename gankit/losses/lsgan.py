@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import torch
 
-from gankit.losses.base import LOSSES, AdversarialLoss
+from gankit.losses.base import LOSSES, AdversarialLoss, Targets
 
 
 @LOSSES.register("lsgan")
 class LSGAN(AdversarialLoss):
     threshold = 0.5
+    supports_targets = True
 
-    def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        return 0.5 * ((real - 1).pow(2).mean() + fake.pow(2).mean())
+    def d_loss(self, real: torch.Tensor, fake: torch.Tensor, targets: Targets | None = None) -> torch.Tensor:
+        tr, tf = (1.0, 0.0) if targets is None else (targets.real, targets.fake)
+        return 0.5 * ((real - tr).pow(2).mean() + (fake - tf).pow(2).mean())
 
     def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
         return 0.5 * (fake - 1).pow(2).mean()

@@ -9,18 +9,26 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from gankit.losses.base import LOSSES, AdversarialLoss
+from gankit.losses.base import LOSSES, AdversarialLoss, Targets
 
 
-def bce_d_loss(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    """-log D(x) - log(1 - D(G(z))) on logits (softplus form: stable, no sigmoid + BCE)."""
-    return F.softplus(-real).mean() + F.softplus(fake).mean()
+def bce_d_loss(real: torch.Tensor, fake: torch.Tensor, targets: Targets | None = None) -> torch.Tensor:
+    """-log D(x) - log(1 - D(G(z))) on logits (softplus form: stable, no sigmoid + BCE).
+
+    With targets t it is the binary cross-entropy t*(-log D) + (1-t)*(-log(1-D)) for each side.
+    """
+    if targets is None:
+        return F.softplus(-real).mean() + F.softplus(fake).mean()
+    tr, tf = targets.real, targets.fake
+    return (tr * F.softplus(-real) + (1 - tr) * F.softplus(real)).mean() + (tf * F.softplus(-fake) + (1 - tf) * F.softplus(fake)).mean()
 
 
 @LOSSES.register("minimax")
 class Minimax(AdversarialLoss):
-    def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        return bce_d_loss(real, fake)
+    supports_targets = True
+
+    def d_loss(self, real: torch.Tensor, fake: torch.Tensor, targets: Targets | None = None) -> torch.Tensor:
+        return bce_d_loss(real, fake, targets)
 
     def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
         # log(1 - sigmoid(l)) = -softplus(l)

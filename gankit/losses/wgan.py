@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from gankit.losses.base import LOSSES, AdversarialLoss
+from gankit.losses.base import LOSSES, AdversarialLoss, Targets
 
 
 def critic_loss(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
@@ -24,7 +24,7 @@ class WGAN(AdversarialLoss):
     def __init__(self, clip: float = 0.01) -> None:
         self.clip = clip
 
-    def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    def d_loss(self, real: torch.Tensor, fake: torch.Tensor, targets: Targets | None = None) -> torch.Tensor:
         return critic_loss(real, fake)
 
     def g_loss(self, fake: torch.Tensor) -> torch.Tensor:

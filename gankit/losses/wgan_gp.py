@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from gankit.losses.base import LOSSES, AdversarialLoss
+from gankit.losses.base import LOSSES, AdversarialLoss, Targets
 from gankit.losses.wgan import critic_loss
 
 
@@ -28,7 +28,7 @@ class WGANGP(AdversarialLoss):
     def __init__(self, gp_weight: float = 10.0) -> None:
         self.gp_weight = gp_weight
 
-    def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    def d_loss(self, real: torch.Tensor, fake: torch.Tensor, targets: Targets | None = None) -> torch.Tensor:
         return critic_loss(real, fake)
 
     def g_loss(self, fake: torch.Tensor) -> torch.Tensor:

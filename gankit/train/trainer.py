@@ -22,6 +22,7 @@ from torch import nn
 from gankit.config import Config, to_yaml
 from gankit.data import build_source
 from gankit.errors import CheckpointError, ConfigError, TrainingDiverged
+from gankit.regularizers import StepContext, Targets
 from gankit.train.build import GanModel, build_gan, build_optimizer, lr_factor
 from gankit.train.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from gankit.train.logger import RunLogger
@@ -103,6 +104,8 @@ class Trainer:
         )
         self.gan: GanModel = build_gan(cfg, self.source.sample_shape)
         self.loss = self.gan.loss
+        self.regs = self.gan.regularizers
+        self._needs_targets = any(r.needs_targets for r in self.regs)
         self.n_critic = tc.n_critic or self.loss.n_critic
         self.G_raw, self.D_raw = self.gan.G, self.gan.D
         opt_g = build_optimizer(list(self.G_raw.parameters()), cfg.optim.g)
@@ -111,6 +114,9 @@ class Trainer:
         self.D, self.opt_d = self.fabric.setup(self.D_raw, opt_d)
         self.base_lr = {"g": cfg.optim.g.lr, "d": cfg.optim.d.lr}
         self.step = 0
+        self._last_real: torch.Tensor | None = None
+        for r in self.regs:
+            r.setup(self)
         # Fixed noise for sample grids: its own generator, so grids are comparable across steps and resumes.
         g = torch.Generator().manual_seed(cfg.seed + 7919)
         n_fixed = 2500 if self.source.kind == "vector" else cfg.log.grid_size
@@ -126,17 +132,37 @@ class Trainer:
     def _noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.gan.z_dim, device=self.fabric.device)
 
-    def d_step(self, want_stats: bool) -> dict[str, torch.Tensor]:
+    def _d_input(self, x: torch.Tensor) -> torch.Tensor:
+        for r in self.regs:
+            x = r.transform_d_input(x, self.step, self.cfg.train.max_steps)
+        return x
+
+    def d_step(self, want_stats: bool, index: int = 0) -> dict[str, torch.Tensor]:
         real = self.source.next_batch()
         with torch.no_grad(), self.fabric.autocast():
             fake = self.G_raw(self._noise(real.shape[0]))
+        real, fake = self._d_input(real), self._d_input(fake)
+        self._last_real = real
         real_s, fake_s = self.D(real).float(), self.D(fake).float()
-        loss = self.loss.d_loss(real_s, fake_s)
+        targets = None
+        if self._needs_targets:
+            targets = Targets(torch.ones_like(real_s), torch.zeros_like(fake_s))
+            for r in self.regs:
+                targets = r.d_targets(targets, self.step)
+        loss = self.loss.d_loss(real_s, fake_s, targets)
         out = {"d_loss": loss.detach()}
         pen = self.loss.penalty(self.D, real, fake)
         if pen is not None:
             loss = loss + pen
             out["d_penalty"] = pen.detach()
+        if self.regs:
+            ctx = StepContext(self.step, self.cfg.train.max_steps, self.D, self.G, real, fake, real_s, fake_s, self.loss,
+                              d_step_index=self.step * self.n_critic + index)  # fmt: skip
+            for r in self.regs:
+                term = r.d_term(ctx)
+                if term is not None:
+                    loss = loss + term
+            out |= {f"d_{k}": v for k, v in ctx.logs.items()}
         self.opt_d.zero_grad(set_to_none=True)
         self.fabric.backward(loss)
         if self.cfg.train.grad_clip:
@@ -145,6 +171,7 @@ class Trainer:
             out["grad_norm_d"] = _grad_norm(self.D_raw)
         self.opt_d.step()
         self.loss.after_d_step(self.D_raw)
+        out["d_total"] = loss.detach()
         if want_stats:
             acc_r, acc_f = self.loss.accuracy(real_s.detach(), fake_s.detach())
             out |= {
@@ -161,20 +188,30 @@ class Trainer:
         D = self.D_raw
         D.requires_grad_(False)  # no weight grads for D here: saves a third of the backward
         try:
-            fake = self.G(self._noise(self.cfg.train.batch_size))
+            fake = self._d_input(self.G(self._noise(self.cfg.train.batch_size)))
+            ctx = StepContext(self.step, self.cfg.train.max_steps, D, self.G, real=self._last_real, fake=fake, loss=self.loss)
             with self.fabric.autocast():  # D called unwrapped: no DDP sync for a network not updated here
-                scores = D(fake).float()
-            loss = self.loss.g_loss(scores)
+                scores = next((s for r in self.regs if (s := r.g_scores(ctx, fake)) is not None), None)
+                scores = (D(fake) if scores is None else scores).float()
+                ctx.fake_scores = scores
+                loss = self.loss.g_loss(scores)
+                adv = loss
+                for r in self.regs:
+                    term = r.g_term(ctx)
+                    if term is not None:
+                        loss = loss + term
             self.opt_g.zero_grad(set_to_none=True)
             self.fabric.backward(loss)
         finally:
             D.requires_grad_(True)
-        out = {"g_loss": loss.detach()}
+        out = {"g_loss": adv.detach(), "g_total": loss.detach(), **{f"g_{k}": v for k, v in ctx.logs.items()}}
         if self.cfg.train.grad_clip:
             out["grad_norm_g"] = self.fabric.clip_gradients(self.G, self.opt_g, max_norm=self.cfg.train.grad_clip).detach()
         elif want_stats:
             out["grad_norm_g"] = _grad_norm(self.G_raw)
         self.opt_g.step()
+        for r in self.regs:
+            r.after_g_step(self)
         return out
 
     # ------------------------------------------------------------------ loop
@@ -208,9 +245,9 @@ class Trainer:
                     self._set_lr()
                     d_out: dict[str, torch.Tensor] = {}
                     for i in range(self.n_critic):
-                        d_out = self.d_step(want and i == self.n_critic - 1)
+                        d_out = self.d_step(want and i == self.n_critic - 1, i)
                     g_out = self.g_step(want)
-                    self._check_finite(d_out["d_loss"], g_out["g_loss"])
+                    self._check_finite(d_out["d_total"], g_out["g_total"])
                     self.step += 1
                     if pbar is not None:
                         pbar.update(1)
@@ -269,16 +306,22 @@ class Trainer:
 
     # ------------------------------------------------------------------ sampling and evaluation
 
+    @property
+    def sampling_G(self) -> nn.Module:
+        """The generator samples and evaluations use: the EMA copy where enabled."""
+        return next((g for r in self.regs if (g := r.sampling_generator()) is not None), self.G_raw)
+
     @torch.no_grad()
     def generate(self, z: torch.Tensor) -> torch.Tensor:
-        """G in eval mode (BatchNorm running statistics), restored to train mode after."""
-        was_training = self.G_raw.training
-        self.G_raw.eval()
+        """Samples in eval mode (BatchNorm running statistics); the train/eval mode is restored after."""
+        G = self.sampling_G
+        was_training = G.training
+        G.eval()
         try:
             with self.fabric.autocast():
-                out = torch.cat([self.G_raw(chunk) for chunk in z.split(512)])
+                out = torch.cat([G(chunk) for chunk in z.split(512)])
         finally:
-            self.G_raw.train(was_training)
+            G.train(was_training)
         return out.float()
 
     def _evaluate(self, logger: RunLogger | None) -> Path | None:
@@ -315,22 +358,23 @@ class Trainer:
             "data": self.source.state_dict(),
             "rng": rng,
             "hooks": [h.state_dict() for h in self.hooks],
+            "regularizers": [r.state_dict() for r in self.regs],
             "config": self.cfg.model_dump(mode="json"),
             "world_size": self.fabric.world_size,
         }
 
-    def save(self) -> Path | None:
-        """Atomic checkpoint of everything needed to continue exactly (rank 0 writes)."""
+    def save(self, name: str | None = None) -> Path | None:
+        """Atomic checkpoint of everything needed to continue exactly (rank 0 writes).
+
+        ``name`` writes a named checkpoint (``best``) outside the keep-last rotation.
+        """
         state = self._state()
+        weights = {"G": self.G_raw.state_dict(), "D": self.D_raw.state_dict()}
+        for r in self.regs:
+            weights |= r.extra_weights()
         path = None
         if self.is_main:
-            path = save_checkpoint(
-                self.run_dir / "checkpoints",
-                self.step,
-                {"G": self.G_raw.state_dict(), "D": self.D_raw.state_dict()},
-                state,
-                keep_last=self.cfg.log.keep_last,
-            )
+            path = save_checkpoint(self.run_dir / "checkpoints", self.step, weights, state, keep_last=self.cfg.log.keep_last, name=name)
         self.fabric.barrier()
         return path
 
@@ -354,6 +398,10 @@ class Trainer:
             torch.cuda.set_rng_state(ckpt.state["rng"]["cuda"], self.fabric.device)
         for hook, hs in zip(self.hooks, ckpt.state.get("hooks", [])):
             hook.load_state_dict(hs)
+        for r, rs in zip(self.regs, ckpt.state.get("regularizers", [])):
+            r.load_state_dict(rs)
+            names = r.extra_weights().keys()
+            r.load_extra_weights({n: ckpt.weights(n) for n in names})
         if self.fabric.global_rank > 0:  # only rank 0's stream is saved; give the others fresh, distinct ones
             torch.manual_seed(self.cfg.seed * 1000 + 17 + self.fabric.global_rank + 7919 * ckpt.step)
         self.step = ckpt.step
