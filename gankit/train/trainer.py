@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import math
 import signal
+import sys
 import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Protocol
+from typing import Any, Iterator
 
 import torch
 from torch import nn
@@ -30,12 +31,24 @@ from gankit.utils.images import make_grid, render_scatter, save_png, save_scatte
 from gankit.utils.io import atomic_write_text
 
 
-class Hook(Protocol):
-    """Something that runs every ``log.eval_every`` steps (evaluation, diagnostics)."""
+class Hook:
+    """Evaluation and diagnostics attach here; every method is optional. Hooks run on every rank."""
 
-    def on_eval(self, trainer: "Trainer", step: int) -> dict[str, float]: ...
+    def on_start(self, trainer: "Trainer") -> None:
+        """Before the first step (after a resume has been restored)."""
 
-    def state_dict(self) -> dict[str, Any]: ...
+    def on_log(self, trainer: "Trainer", step: int, values: dict[str, float]) -> None:
+        """Every ``log.log_every`` steps on rank 0, with the numbers just logged."""
+
+    def on_eval(self, trainer: "Trainer", step: int) -> dict[str, float]:
+        """Every ``log.eval_every`` steps; returned numbers are logged as ``kind: eval``."""
+        return {}
+
+    def on_end(self, trainer: "Trainer", status: str) -> None:
+        """After the final checkpoint."""
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
 
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
@@ -115,6 +128,7 @@ class Trainer:
         self.base_lr = {"g": cfg.optim.g.lr, "d": cfg.optim.d.lr}
         self.step = 0
         self._last_real: torch.Tensor | None = None
+        self.logger: RunLogger | None = None  # set while fit() runs (rank 0); hooks may log through it
         for r in self.regs:
             r.setup(self)
         # Fixed noise for sample grids: its own generator, so grids are comparable across steps and resumes.
@@ -225,6 +239,7 @@ class Trainer:
     def fit(self) -> TrainResult:
         cfg, tc = self.cfg, self.cfg.train
         logger = RunLogger(self.run_dir, cfg.log.tensorboard and self.is_main, resume_step=self.step if self.resumed_from else None) if self.is_main else None
+        self.logger = logger
         if self.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             atomic_write_text(self.run_dir / "config.yaml", to_yaml(cfg))
@@ -238,6 +253,8 @@ class Trainer:
         status, grid, signum = "finished", None, None
         last: dict[str, float] = {}
         imgs_per_step = tc.batch_size * self.fabric.world_size * self.n_critic
+        for hook in self.hooks:
+            hook.on_start(self)
         try:
             with _graceful_stop() as stop:
                 while self.step < tc.max_steps:
@@ -256,6 +273,8 @@ class Trainer:
                         rate = (self.step - last_log_step) / max(now - last_log_t, 1e-9)
                         last_log_t, last_log_step = now, self.step
                         last = self._log(logger, d_out, g_out, rate * imgs_per_step)
+                        for hook in self.hooks:
+                            hook.on_log(self, self.step, last)
                         if pbar is not None:
                             pbar.set_postfix(d=f"{last['d_loss']:.3f}", g=f"{last['g_loss']:.3f}", img_s=f"{last['img_per_s']:.0f}")
                     if self.step % cfg.log.eval_every == 0:
@@ -268,9 +287,11 @@ class Trainer:
                     if tc.max_minutes is not None and time.monotonic() - start_time > tc.max_minutes * 60:
                         status = "time_budget"
                         break
-                ckpt = self.save()
                 if self.step % cfg.log.eval_every != 0 or grid is None:
                     grid = self._evaluate(logger)
+                ckpt = self.save()
+                for hook in self.hooks:
+                    hook.on_end(self, status)
         finally:
             if pbar is not None:
                 pbar.close()
@@ -281,6 +302,16 @@ class Trainer:
             final_grid = self.run_dir / "samples" / "final.png"
             final_grid.write_bytes(grid.read_bytes())
         return TrainResult(self.run_dir, self.step, status, ckpt, final_grid, last, signum)
+
+    def warn(self, message: str, **numbers: Any) -> None:
+        """Print a warning above the progress bar and record it in metrics.jsonl (``kind: warning``)."""
+        if not self.is_main:
+            return
+        from tqdm.auto import tqdm
+
+        tqdm.write(f"[step {self.step}] WARNING: {message}", file=sys.stderr)
+        if self.logger is not None:
+            self.logger.log(self.step, {"message": message, **numbers}, kind="warning")
 
     def _check_finite(self, d_loss: torch.Tensor, g_loss: torch.Tensor) -> None:
         pair = torch.stack([d_loss.float(), g_loss.float()])
