@@ -130,6 +130,65 @@ def cmd_recipes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _is_run(path: Path) -> bool:
+    return (path / "state.json").is_file() or (path / "checkpoints").is_dir()
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    import json
+
+    from gankit.metrics import evaluate
+
+    target = Path(args.target)
+    mixture, data_root, out_dir = None, None, Path(args.out) if args.out else None
+    ref, extractor = args.ref, args.extractor
+    if target.is_dir() and _is_run(target):
+        from gankit.generate import load_generator
+        from gankit.metrics import to_uint8
+        from gankit.train.eval_hook import MIXTURES, default_reference
+
+        gen = load_generator(target)
+        cfg = gen.cfg
+        print(f"sampling {args.n} from {gen.path} (step {gen.step})", file=sys.stderr)
+        raw = gen.sample(args.n, seed=args.seed)
+        samples = raw if gen.is_vector else to_uint8(raw)
+        mixture = cfg.data.name if cfg.data.name in MIXTURES else None
+        ref = ref or default_reference(cfg) or "fashion-mnist:test"
+        data_root = cfg.data.root if cfg.data.name in ("fashion-mnist", "mnist") else None
+        out_dir = out_dir or (gen.path.parent.parent / "eval" / gen.path.name)
+    else:
+        samples = target
+        ref = ref or "fashion-mnist:test"
+        mixture = args.mixture
+    metrics = args.metrics
+    if metrics is None:
+        vector = hasattr(samples, "dim") and samples.dim() == 2
+        metrics = "coverage" if (vector or mixture) else "fid,kid,is,pr,classes"
+    report = evaluate(
+        samples, metrics, extractor=extractor, ref=ref, n=args.n, seed=args.seed, device=args.device,
+        out_dir=out_dir, mixture=mixture, inception_weights=args.inception_weights, data_root=data_root,
+        train_ref=args.train_ref, progress=not args.json,
+    )  # fmt: skip
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(report.format_table())
+        for name, path in report.artifacts.items():
+            print(f"{name}: {path}")
+    return 0
+
+
+def cmd_features_train(args: argparse.Namespace) -> int:
+    from gankit.metrics import train_fmnist_classifier
+    from gankit.metrics.extractors.fmnist import DEFAULT_WEIGHTS
+    from gankit.metrics.extractors.train_fmnist import DEFAULT_EPOCHS
+
+    out = Path(args.out) if args.out else DEFAULT_WEIGHTS
+    meta = train_fmnist_classifier(out, epochs=args.epochs or DEFAULT_EPOCHS, seed=args.seed, device=args.device)
+    print(f"wrote {out}: test accuracy {meta['test_accuracy']:.4f}, sha256 {meta['sha256'][:16]}...")
+    return 0
+
+
 # ---------------------------------------------------------------------------- parser
 
 
@@ -162,6 +221,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("recipes", help="list the shipped recipes")
     p.set_defaults(func=cmd_recipes)
+
+    p = sub.add_parser("eval", help="FID/KID/IS/precision-recall/coverage/memorisation, with their protocol")
+    p.add_argument("target", help="run folder, checkpoint folder, folder of images, or .npy from `gankit sample`")
+    p.add_argument("--metrics", help="comma list of fid,kid,is,pr,classes,coverage,memorization (default: fid,kid,is,pr,classes; coverage for 2D)")
+    p.add_argument("--extractor", default="auto", choices=["auto", "fmnist", "inception"], help="auto: fmnist for 28x28 grayscale, else inception")
+    p.add_argument("--n", type=int, default=10000, help="generated (and reference) samples")
+    p.add_argument("--ref", help="reference: fashion-mnist:test (default), fashion-mnist:train, mnist:test, or a folder")
+    p.add_argument("--train-ref", default="fashion-mnist:train", help="training set for memorization")
+    p.add_argument("--mixture", choices=["ring8", "grid25"], help="for 2D samples given as .npy")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--inception-weights", help="pt_inception-2015-12-05 weights file, for offline Inception metrics")
+    p.add_argument("--out", help="folder for report.json and pictures (default: RUN/eval/<checkpoint>)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("features", help="feature extractors for evaluation")
+    fsub = p.add_subparsers(dest="features_command", required=True)
+    f = fsub.add_parser("train", help="train the Fashion-MNIST feature extractor shipped with gankit")
+    f.add_argument("dataset", choices=["fashion-mnist"])
+    f.add_argument("--out", help="weights file (default: the packaged gankit/assets/fmnist_classifier.safetensors)")
+    f.add_argument("--epochs", type=int, default=None)
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--device", default="cpu")
+    f.set_defaults(func=cmd_features_train)
     return ap
 
 

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import os
+import tempfile
+
 import numpy as np
 import pytest
 import yaml
+
+# Reference statistics and data caches of the tests never touch the user's ~/.cache.
+os.environ.setdefault("GANKIT_CACHE", tempfile.mkdtemp(prefix="gankit-test-cache-"))
 
 
 def _blobs(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -42,6 +48,7 @@ def tiny_recipe(tmp_path, tiny_idx) -> Path:
         "model": {"z_dim": 8, "generator": {"name": "dcgan", "base_channels": 4}, "discriminator": {"name": "dcgan", "base_channels": 4}},
         "train": {"batch_size": 16, "max_steps": 20},
         "log": {"log_every": 5, "eval_every": 10, "ckpt_every": 10, "progress": False, "grid_size": 16},
+        "eval": {"n_samples": 64, "n_reference": 64},
     }
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(recipe))

@@ -444,5 +444,13 @@ def find_resume(run_dir: Path) -> Path | None:
     return found[-1] if found else None
 
 
+def default_hooks(cfg: Config) -> list[Hook]:
+    """In-loop evaluation (FID / 2D coverage, best checkpoint)."""
+    from gankit.train.eval_hook import EvalHook
+
+    return [EvalHook(cfg)]
+
+
 def train(cfg: Config, run_dir: str | Path, resume_from: Path | None = None, hooks: list[Hook] | None = None) -> TrainResult:
-    return Trainer(cfg, run_dir, resume_from, hooks).fit()
+    """Train ``cfg`` into ``run_dir``; ``hooks=None`` attaches the default evaluation hooks."""
+    return Trainer(cfg, run_dir, resume_from, default_hooks(cfg) if hooks is None else hooks).fit()
