@@ -189,6 +189,23 @@ def cmd_features_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from gankit.diagnostics.doctor import diagnose, summary_text, write_report
+
+    rep = diagnose(args.run)
+    path = write_report(args.run, args.out, report=rep)
+    print(summary_text(rep))
+    print(f"  report:    {path}")
+    return 0
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    from gankit.diagnostics.recommend import format_recommendation, recommend
+
+    print(format_recommendation(recommend(args.task, args.data_size, args.quality, args.realtime, configs_dir=RECIPE_DIRS)))
+    return 0
+
+
 # ---------------------------------------------------------------------------- parser
 
 
@@ -236,6 +253,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="folder for report.json and pictures (default: RUN/eval/<checkpoint>)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("doctor", help="diagnose a run: report.html with curves, warnings and grids over time")
+    p.add_argument("run", help="run folder")
+    p.add_argument("--out", help="report path (default RUN/report.html)")
+    p.set_defaults(func=cmd_doctor)
+
+    from gankit.diagnostics.recommend import TASKS
+
+    p = sub.add_parser("recommend", help="which recipe to start from, and why")
+    p.add_argument("--task", required=True, choices=list(TASKS))
+    p.add_argument("--data-size", type=int, required=True, help="number of training images")
+    p.add_argument("--quality", choices=["high"])
+    p.add_argument("--realtime", action="store_true", help="generation must be fast (small generator)")
+    p.set_defaults(func=cmd_recommend)
 
     p = sub.add_parser("features", help="feature extractors for evaluation")
     fsub = p.add_subparsers(dest="features_command", required=True)

@@ -104,6 +104,18 @@ class EvalConfig(_Strict):
     keep_best: bool = True
 
 
+class MonitorConfig(_Strict):
+    """Training diagnostics: health rules over logged numbers (each warns once), diversity at eval steps."""
+
+    enabled: bool = True
+    window: int = Field(10, ge=2)  # log records per sliding window
+    warmup_steps: int = Field(0, ge=0)  # no rule but NaN fires before this step
+    collapse_warmup: int = Field(1000, ge=0)  # absolute mode-collapse criteria wait this many steps
+    diversity: bool = True  # diversity_ratio / class_kl at eval steps
+    n_samples: int = Field(256, ge=2)  # fixed generated and real batch size
+    features: Literal["auto", "fmnist", "pixels"] = "auto"
+
+
 class Config(_Strict):
     name: str = "run"
     description: str = ""
@@ -116,6 +128,7 @@ class Config(_Strict):
     train: TrainConfig = TrainConfig()
     log: LogConfig = LogConfig()
     eval: EvalConfig = EvalConfig()
+    monitor: MonitorConfig = MonitorConfig()
 
 
 # --------------------------------------------------------------------------- loading

@@ -11,8 +11,12 @@ import numpy as np
 import pytest
 import yaml
 
+import torch
+
 # Reference statistics and data caches of the tests never touch the user's ~/.cache.
 os.environ.setdefault("GANKIT_CACHE", tempfile.mkdtemp(prefix="gankit-test-cache-"))
+# Tiny models run fastest on one thread, and two threads stall badly when the other core is busy.
+torch.set_num_threads(1)
 
 
 def _blobs(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -12,26 +12,26 @@ from torch import nn
 from gankit.losses.base import LOSSES, AdversarialLoss, Targets
 
 
-def critic_loss(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    return fake.mean() - real.mean()
+class WassersteinLoss(AdversarialLoss):
+    """The critic objective E[D(fake)] - E[D(real)]; subclasses keep D Lipschitz their own way."""
 
-
-@LOSSES.register("wgan")
-class WGAN(AdversarialLoss):
     n_critic = 5
     threshold = None
 
-    def __init__(self, clip: float = 0.01) -> None:
-        self.clip = clip
-
     def d_loss(self, real: torch.Tensor, fake: torch.Tensor, targets: Targets | None = None) -> torch.Tensor:
-        return critic_loss(real, fake)
+        return fake.mean() - real.mean()
 
     def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
         return -fake.mean()
 
     def prob(self, scores: torch.Tensor) -> torch.Tensor:
         return scores
+
+
+@LOSSES.register("wgan")
+class WGAN(WassersteinLoss):
+    def __init__(self, clip: float = 0.01) -> None:
+        self.clip = clip
 
     @torch.no_grad()
     def after_d_step(self, D: nn.Module) -> None:

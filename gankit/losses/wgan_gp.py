@@ -9,8 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from gankit.losses.base import LOSSES, AdversarialLoss, Targets
-from gankit.losses.wgan import critic_loss
+from gankit.losses.base import LOSSES
+from gankit.losses.wgan import WassersteinLoss
 
 
 def gradient_penalty(D: nn.Module, real: torch.Tensor, fake: torch.Tensor, center: float = 1.0) -> torch.Tensor:
@@ -21,21 +21,9 @@ def gradient_penalty(D: nn.Module, real: torch.Tensor, fake: torch.Tensor, cente
 
 
 @LOSSES.register("wgan_gp")
-class WGANGP(AdversarialLoss):
-    n_critic = 5
-    threshold = None
-
+class WGANGP(WassersteinLoss):
     def __init__(self, gp_weight: float = 10.0) -> None:
         self.gp_weight = gp_weight
-
-    def d_loss(self, real: torch.Tensor, fake: torch.Tensor, targets: Targets | None = None) -> torch.Tensor:
-        return critic_loss(real, fake)
-
-    def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
-        return -fake.mean()
-
-    def prob(self, scores: torch.Tensor) -> torch.Tensor:
-        return scores
 
     def penalty(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         return self.gp_weight * gradient_penalty(D, real, fake)

@@ -238,11 +238,11 @@ class Trainer:
 
     def fit(self) -> TrainResult:
         cfg, tc = self.cfg, self.cfg.train
-        logger = RunLogger(self.run_dir, cfg.log.tensorboard and self.is_main, resume_step=self.step if self.resumed_from else None) if self.is_main else None
-        self.logger = logger
         if self.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             atomic_write_text(self.run_dir / "config.yaml", to_yaml(cfg))
+        logger = RunLogger(self.run_dir, cfg.log.tensorboard, resume_step=self.step if self.resumed_from else None) if self.is_main else None
+        self.logger = logger
         pbar = None
         if self.is_main and cfg.log.progress:
             from tqdm.auto import tqdm
@@ -292,6 +292,12 @@ class Trainer:
                 ckpt = self.save()
                 for hook in self.hooks:
                     hook.on_end(self, status)
+                if logger is not None:
+                    logger.log(self.step, {"status": status}, kind="end")
+        except TrainingDiverged as e:
+            if logger is not None:
+                logger.log(self.step, {"message": str(e)}, kind="error")
+            raise
         finally:
             if pbar is not None:
                 pbar.close()
@@ -445,10 +451,15 @@ def find_resume(run_dir: Path) -> Path | None:
 
 
 def default_hooks(cfg: Config) -> list[Hook]:
-    """In-loop evaluation (FID / 2D coverage, best checkpoint)."""
+    """In-loop evaluation (FID / 2D coverage, best checkpoint) and the diagnostics monitor."""
     from gankit.train.eval_hook import EvalHook
 
-    return [EvalHook(cfg)]
+    hooks: list[Hook] = [EvalHook(cfg)]
+    if cfg.monitor.enabled:
+        from gankit.diagnostics.monitor import Monitor
+
+        hooks.append(Monitor(cfg))
+    return hooks
 
 
 def train(cfg: Config, run_dir: str | Path, resume_from: Path | None = None, hooks: list[Hook] | None = None) -> TrainResult:

@@ -1,0 +1,117 @@
+"""``gankit recommend`` names only recipes that exist and follows the selection guidance."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gankit.config import load_config
+from gankit.diagnostics.recommend import (
+    SMALL_DATA,
+    TASKS,
+    available_recipes,
+    format_recommendation,
+    recommend,
+)
+from gankit.errors import ConfigError
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+SIZES = (500, 60_000)
+
+
+def combos():
+    for task in TASKS:
+        for size in SIZES:
+            for quality in (None, "high"):
+                for realtime in (False, True):
+                    yield task, size, quality, realtime
+
+
+@pytest.mark.parametrize("task,size,quality,realtime", list(combos()))
+def test_every_recommendation_names_existing_recipes(task, size, quality, realtime):
+    rec = recommend(task, size, quality, realtime, configs_dir=CONFIGS)
+    existing = available_recipes(CONFIGS)
+    assert rec.reasons
+    if rec.recipe is not None:
+        assert rec.recipe in existing and rec.path == existing[rec.recipe] and rec.path.is_file()
+        # the suggested overrides are valid for the recipe
+        load_config(rec.path, rec.settings)
+    assert all(a in existing for a in rec.alternatives) and rec.recipe not in rec.alternatives
+    out = format_recommendation(rec)
+    assert (rec.recipe or "none of gankit's recipes") in out
+
+
+def _regs(rec):
+    cfg = load_config(rec.path, rec.settings)
+    return [r.name for r in cfg.regularizers], cfg
+
+
+def test_default_is_dcgan():
+    rec = recommend("generate", 60_000, configs_dir=CONFIGS)
+    assert rec.recipe == "dcgan_fashion_mnist" and rec.settings == []
+
+
+@pytest.mark.parametrize("task", ["generate", "augment"])
+def test_small_data_gets_diffaugment_or_wgan_gp(task):
+    rec = recommend(task, SMALL_DATA - 1, configs_dir=CONFIGS)
+    regs, cfg = _regs(rec)
+    assert "diffaugment" in regs or cfg.loss.name == "wgan_gp"
+    assert any("small" in r for r in rec.reasons)
+    big = recommend(task, SMALL_DATA * 6, configs_dir=CONFIGS)
+    assert not any("is small" in r for r in big.reasons)
+
+
+def test_small_data_with_a_data_limit_recipe_sets_the_size():
+    rec = recommend("generate", 5000, configs_dir=CONFIGS)
+    cfg = load_config(rec.path, rec.settings)
+    assert cfg.data.limit in (None, 5000)
+
+
+def test_high_quality_says_stylegan_is_missing_and_picks_a_stable_recipe():
+    rec = recommend("generate", 60_000, "high", configs_dir=CONFIGS)
+    assert "gankit has no StyleGAN recipe yet" in " ".join(rec.reasons)
+    assert rec.recipe != "dcgan_fashion_mnist"
+    cfg = load_config(rec.path, rec.settings)
+    assert cfg.loss.name in ("hinge", "wgan_gp")
+
+
+def test_realtime_keeps_a_small_dcgan_generator():
+    rec = recommend("generate", 60_000, realtime=True, configs_dir=CONFIGS)
+    cfg = load_config(rec.path, rec.settings)
+    assert cfg.model.generator.name == "dcgan" and cfg.model.generator.params.get("base_channels", 64) <= 32
+
+
+@pytest.mark.parametrize("task,missing", [("translate-paired", "Pix2Pix"), ("translate-unpaired", "CycleGAN"), ("super-resolve", "SRGAN")])
+def test_translation_tasks_say_plainly_there_is_no_recipe(task, missing):
+    rec = recommend(task, 20_000, configs_dir=CONFIGS)
+    assert rec.recipe is None and rec.path is None and rec.settings == []
+    assert any(missing in r and "no" in r and "recipe yet" in r for r in rec.reasons)
+    assert "none of gankit's recipes fits" in format_recommendation(rec)
+
+
+def test_augment_falls_back_to_dcgan_with_a_note():
+    rec = recommend("augment", 60_000, configs_dir=CONFIGS)
+    assert rec.recipe == "dcgan_fashion_mnist"
+    assert any("class-conditional" in r for r in rec.reasons) and any("labels" in r for r in rec.reasons)
+
+
+def test_recipes_are_read_at_call_time(tmp_path):
+    (tmp_path / "dcgan_fashion_mnist.yaml").write_text((CONFIGS / "dcgan_fashion_mnist.yaml").read_text())
+    rec = recommend("generate", 500, configs_dir=tmp_path)  # no WGAN-GP / DiffAugment recipe here
+    assert rec.recipe == "dcgan_fashion_mnist" and rec.alternatives == []
+    assert "diffaugment" in _regs(rec)[0]
+    assert recommend("translate-paired", 500, configs_dir=tmp_path).recipe is None
+    (tmp_path / "pix2pix_facades.yaml").write_text(yaml.safe_dump({"description": "future"}))
+    (tmp_path / "stylegan2_ffhq.yaml").write_text(yaml.safe_dump({"description": "future"}))
+    assert recommend("translate-paired", 500, configs_dir=tmp_path).recipe == "pix2pix_facades"
+    assert recommend("generate", 60_000, "high", configs_dir=tmp_path).recipe == "stylegan2_ffhq"
+    assert recommend("generate", 60_000, configs_dir=tmp_path / "empty").recipe is None
+
+
+def test_bad_arguments():
+    with pytest.raises(ConfigError, match="translate-paired"):
+        recommend("translate-pair", 100)
+    with pytest.raises(ConfigError, match="data-size"):
+        recommend("generate", 0)
+    with pytest.raises(ConfigError, match="quality"):
+        recommend("generate", 100, quality="ultra")
