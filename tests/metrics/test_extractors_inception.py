@@ -1,0 +1,103 @@
+"""The Inception path, with a randomly initialised weights file in torch-fidelity's layout."""
+
+from unittest import mock
+from urllib.error import URLError
+
+import numpy as np
+import pytest
+import torch
+import torch_fidelity.feature_extractor_inceptionv3 as tf_inception
+from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
+from gankit.errors import GankitError
+from gankit.metrics.extractors import clear_loaded, get_extractor
+from gankit.metrics.extractors.inception import WEIGHTS_FILENAME, hub_weights_path, load_state_dict_safe
+
+
+@pytest.fixture(scope="module")
+def random_inception_weights(tmp_path_factory):
+    """torch.save(state_dict) of a randomly initialised torch-fidelity InceptionV3."""
+    with mock.patch.object(tf_inception, "load_state_dict_from_url", lambda *a, **k: {}), mock.patch.object(
+        FeatureExtractorInceptionV3, "load_state_dict", lambda self, *a, **k: None
+    ):
+        torch.manual_seed(0)
+        model = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
+    path = tmp_path_factory.mktemp("inception") / "random-inception.pth"
+    torch.save(model.state_dict(), path)
+    return path
+
+
+@pytest.fixture()
+def hub_dir(tmp_path):
+    old = torch.hub.get_dir()
+    torch.hub.set_dir(str(tmp_path / "hub"))
+    clear_loaded()
+    yield tmp_path / "hub"
+    torch.hub.set_dir(old)
+    clear_loaded()
+
+
+def test_expected_file_name():
+    assert WEIGHTS_FILENAME == "weights-inception-2015-12-05-6726825d.pth"
+
+
+def test_explicit_weights_file(random_inception_weights, hub_dir):
+    ext = get_extractor("inception", inception_weights=str(random_inception_weights))
+    x = torch.randint(0, 256, (3, 1, 28, 28), dtype=torch.uint8)  # gray: replicated to RGB
+    out = ext.run(x, batch_size=2)
+    assert out["features"].shape == (3, 2048) and out["logits"].shape == (3, 1008)
+    assert np.isfinite(out["features"]).all()
+    assert ext.resize_method((1, 28, 28)) == "gray->rgb-replicate+tf1-bilinear-299"
+    assert len(ext.hash) == 16
+
+
+def test_hub_cache_file_is_used(random_inception_weights, hub_dir):
+    target = hub_weights_path()
+    assert target.parent == hub_dir / "checkpoints"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(random_inception_weights.read_bytes())
+    ext = get_extractor("inception")
+    assert ext.weights_path == str(target)
+
+
+def test_offline_without_weights_names_both_options(hub_dir):
+    with mock.patch.object(torch.hub, "download_url_to_file", side_effect=URLError("no network")):
+        with pytest.raises(GankitError) as e:
+            get_extractor("inception")
+    msg = str(e.value)
+    assert "--inception-weights PATH" in msg and str(hub_weights_path()) in msg
+
+
+def test_missing_explicit_file(tmp_path):
+    with pytest.raises(GankitError, match="not found"):
+        get_extractor("inception", inception_weights=str(tmp_path / "nope.pth"))
+
+
+class Payload:  # any non-tensor object: loading it would need full unpickling
+    pass
+
+
+def test_pickled_objects_are_refused(tmp_path):
+    path = tmp_path / "evil.pth"
+    torch.save({"x": Payload()}, path)
+    with pytest.raises(GankitError, match="refused"):
+        load_state_dict_safe(path)
+
+
+def test_wrong_layout_is_a_clear_error(tmp_path):
+    path = tmp_path / "small.pth"
+    torch.save({"fc.weight": torch.zeros(3, 3)}, path)
+    with pytest.raises(GankitError, match="layout"):
+        get_extractor("inception", inception_weights=str(path))
+
+
+def test_evaluate_with_inception(random_inception_weights, hub_dir, tmp_path, png_folder, random_images):
+    from gankit.metrics import evaluate
+
+    png_folder(tmp_path / "ref", random_images(10, (3, 32, 32), 0))
+    rep = evaluate(random_images(10, (3, 32, 32), 1), ["fid", "is"], extractor="inception", ref=str(tmp_path / "ref"),
+                   n=10, inception_weights=str(random_inception_weights))  # fmt: skip
+    for r in rep.results:
+        assert r.protocol.extractor == "inception" and r.protocol.resize == "tf1-bilinear-299"
+    assert rep.value("fid") >= 0 and rep.get("is").details["classes"] == 1008
+    assert rep.get("fid").protocol.n_reference == 10
