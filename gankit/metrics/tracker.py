@@ -46,7 +46,7 @@ class FIDTracker:
         inception_weights: str | None = None,
         data_root: str | None = None,
         cache: bool = True,
-        batch_size: int = 500,
+        batch_size: int | None = None,
         progress: bool = False,
     ) -> None:
         if isinstance(extractor, str):

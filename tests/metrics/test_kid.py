@@ -27,7 +27,7 @@ def test_full_subset_equals_independent_formula():
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(200, 16)), rng.normal(0.3, 1.0, size=(200, 16))
     out = kid_from_features(x, y, subsets=3, subset_size=200)  # subsets are permutations: MMD is invariant
-    assert out["mean"] == pytest.approx(unbiased_mmd2_poly(x, y), rel=1e-9)
+    assert out["mean"] == pytest.approx(unbiased_mmd2_poly(x, y), rel=1e-5)  # float32 kernels
 
 
 def test_same_distribution_is_near_zero_and_shift_is_positive():

@@ -113,6 +113,7 @@ class FeatureExtractorGankitFMNIST(FeatureExtractorBase):
     def __init__(self, name, features_list, feature_extractor_weights_path=None, **kwargs):
         super().__init__(name, features_list)
         self.net, self.sha256 = load_fmnist_net(feature_extractor_weights_path)
+        self.net.to(memory_format=torch.channels_last)  # ~2x faster convolutions on CPU
         self.weights_path = Path(feature_extractor_weights_path) if feature_extractor_weights_path else DEFAULT_WEIGHTS
         self.requires_grad_(False)
         self.eval()
@@ -134,7 +135,7 @@ class FeatureExtractorGankitFMNIST(FeatureExtractorBase):
         return torch.zeros(1, 1, 28, 28, dtype=torch.uint8)
 
     def forward(self, x):
-        x = prepare_images(x, FMNIST_INPUT).to(torch.float32).div_(255.0)
+        x = prepare_images(x, FMNIST_INPUT).to(torch.float32).div_(255.0).contiguous(memory_format=torch.channels_last)
         feat, logits = self.net.forward_features(x)
         out = {"feat": feat, "logits": logits}
         return tuple(out[name] for name in self.features_list)
