@@ -8,6 +8,7 @@ prints the message without a traceback.
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -134,6 +135,21 @@ class Config(_Strict):
 # --------------------------------------------------------------------------- loading
 
 
+class _RecipeLoader(yaml.SafeLoader):
+    """YAML 1.2 booleans: only true/false. YAML 1.1 would read the key ``on:`` (spectral_norm's
+    ``on: both``) and values like ``no`` as booleans."""
+
+
+_RecipeLoader.yaml_implicit_resolvers = {
+    k: [r for r in v if r[0] != "tag:yaml.org,2002:bool"] for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_RecipeLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+
+def load_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_RecipeLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def _valid_keys(model: type[BaseModel]) -> list[str]:
     return list(model.model_fields)
 
@@ -177,7 +193,7 @@ def validate(raw: dict[str, Any]) -> Config:
 
 def _parse_value(text: str) -> Any:
     try:
-        return yaml.safe_load(text)
+        return load_yaml(text)
     except yaml.YAMLError:
         return text
 
@@ -205,7 +221,7 @@ def load_raw(path: str | Path) -> dict[str, Any]:
     if not p.is_file():
         raise ConfigError(f"config file not found: {p}. List the shipped recipes with `gankit recipes`.")
     try:
-        raw = yaml.safe_load(p.read_text()) or {}
+        raw = load_yaml(p.read_text()) or {}
     except yaml.YAMLError as e:
         raise ConfigError(f"{p}: not valid YAML: {e}") from None
     if not isinstance(raw, dict):

@@ -15,6 +15,7 @@ from torch import nn
 
 from gankit.errors import ConfigError
 from gankit.models import DISCRIMINATORS, GENERATORS, init_normal
+from gankit.models.layers import MinibatchDiscrimination, MinibatchStdDev
 
 Norm = Literal["batch", "layer", "instance", "none"]
 
@@ -78,25 +79,69 @@ class DCGANGenerator(nn.Module):
 
 @DISCRIMINATORS.register("dcgan")
 class DCGANDiscriminator(nn.Module):
+    """Strided convolutions down to ``s0 x s0``, then one ``s0 x s0`` convolution to a logit.
+
+    Options against mode collapse and overfitting (all off by default, which is the DCGAN paper's
+    network): ``minibatch_std`` appends ProGAN's minibatch standard deviation as one more channel
+    before the last convolution; ``minibatch_discrimination: B`` (Salimans et al. 2016) flattens
+    the features, appends B minibatch-discrimination features and scores them with a linear head;
+    ``dropout`` adds element-wise dropout after every LeakyReLU.
+
+    ``features(x)`` are the flattened activations the last layer sees and ``head(f)`` that last
+    layer, so ``forward(x) == head(features(x))`` (feature matching uses them).
+    """
+
     def __init__(
         self,
         in_shape: tuple[int, ...],
         base_channels: int = 64,
         norm: Norm = "batch",
+        minibatch_std: bool = False,
+        minibatch_std_group: int = 4,
+        minibatch_discrimination: int = 0,
+        minibatch_kernel_dim: int = 5,
+        dropout: float = 0.0,
     ) -> None:
         super().__init__()
         if len(in_shape) != 3 or in_shape[1] != in_shape[2]:
             raise ConfigError(f"model.discriminator: DCGAN takes square images (C, H, H), data gives {tuple(in_shape)}.")
+        if not 0.0 <= dropout < 1.0:
+            raise ConfigError(f"model.discriminator.dropout: a probability in [0, 1) is needed, got {dropout}.")
+        if minibatch_discrimination < 0:
+            raise ConfigError(f"model.discriminator.minibatch_discrimination: a number of kernels >= 0, got {minibatch_discrimination}.")
         c_in, size = in_shape[0], in_shape[1]
         s0, n = _layout(size, "model.discriminator")
+
+        def act() -> list[nn.Module]:
+            return [nn.LeakyReLU(0.2, True)] + ([nn.Dropout(dropout)] if dropout > 0 else [])
+
         width = base_channels
-        layers: list[nn.Module] = [nn.Conv2d(c_in, width, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        layers: list[nn.Module] = [nn.Conv2d(c_in, width, 4, 2, 1), *act()]
         for _ in range(n - 1):
-            layers += [nn.Conv2d(width, width * 2, 4, 2, 1, bias=False), _norm(norm, width * 2), nn.LeakyReLU(0.2, True)]
+            layers += [nn.Conv2d(width, width * 2, 4, 2, 1, bias=False), _norm(norm, width * 2), *act()]
             width *= 2
-        layers.append(nn.Conv2d(width, 1, s0, 1, 0))
+        if minibatch_std:
+            layers.append(MinibatchStdDev(minibatch_std_group))
+            width += 1
+        if minibatch_discrimination:
+            flat = width * s0 * s0
+            layers += [
+                nn.Flatten(),
+                MinibatchDiscrimination(flat, minibatch_discrimination, minibatch_kernel_dim),
+                nn.Linear(flat + minibatch_discrimination, 1),
+            ]
+            self._head_in: tuple[int, ...] = (flat + minibatch_discrimination,)
+        else:
+            layers.append(nn.Conv2d(width, 1, s0, 1, 0))
+            self._head_in = (width, s0, s0)
         self.net = nn.Sequential(*layers)
         init_normal(self)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net[:-1](x).flatten(1)
+
+    def head(self, f: torch.Tensor) -> torch.Tensor:
+        return self.net[-1](f.view(f.shape[0], *self._head_in)).view(-1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).view(-1)

@@ -8,7 +8,9 @@ from typing import Literal
 import torch
 from torch import nn
 
+from gankit.errors import ConfigError
 from gankit.models import DISCRIMINATORS, GENERATORS
+from gankit.models.layers import MinibatchDiscrimination, MinibatchStdDev
 
 
 def _act(name: str) -> nn.Module:
@@ -51,7 +53,13 @@ class MLPGenerator(nn.Module):
 
 @DISCRIMINATORS.register("mlp")
 class MLPDiscriminator(nn.Module):
-    """sample -> hidden layers (LeakyReLU 0.2) -> one logit."""
+    """sample -> hidden layers (LeakyReLU 0.2) -> one logit.
+
+    Options against mode collapse (off by default): ``minibatch_std`` appends ProGAN's minibatch
+    standard deviation as one more input of the last layer; ``minibatch_discrimination: B``
+    (Salimans et al. 2016) appends B minibatch-discrimination features before it.
+    ``features(x)`` is what the last layer sees and ``head`` that layer: ``forward == head(features)``.
+    """
 
     def __init__(
         self,
@@ -60,8 +68,14 @@ class MLPDiscriminator(nn.Module):
         layers: int = 2,
         activation: Literal["relu", "leaky_relu"] = "leaky_relu",
         dropout: float = 0.0,
+        minibatch_std: bool = False,
+        minibatch_std_group: int = 4,
+        minibatch_discrimination: int = 0,
+        minibatch_kernel_dim: int = 5,
     ) -> None:
         super().__init__()
+        if minibatch_discrimination < 0:
+            raise ConfigError(f"model.discriminator.minibatch_discrimination: a number of kernels >= 0, got {minibatch_discrimination}.")
         mods: list[nn.Module] = [nn.Flatten()]
         width = math.prod(in_shape)
         for _ in range(layers):
@@ -69,8 +83,20 @@ class MLPDiscriminator(nn.Module):
             if dropout > 0:
                 mods.append(nn.Dropout(dropout))
             width = hidden
+        if minibatch_std:
+            mods.append(MinibatchStdDev(minibatch_std_group))
+            width += 1
+        if minibatch_discrimination:
+            mods.append(MinibatchDiscrimination(width, minibatch_discrimination, minibatch_kernel_dim))
+            width += minibatch_discrimination
         mods.append(nn.Linear(width, 1))
         self.net = nn.Sequential(*mods)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net[:-1](x)
+
+    def head(self, f: torch.Tensor) -> torch.Tensor:
+        return self.net[-1](f).view(-1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).view(-1)
