@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from gankit.utils.images import save_figure
 from gankit.errors import GankitError
 
 N_SAMPLES = 2500
@@ -115,7 +116,6 @@ def plot_coverage(
     import matplotlib.pyplot as plt
     from matplotlib.patches import Circle
 
-    from gankit.metrics._io import atomic_path
 
     x = _as_points(samples)
     m = np.asarray(means, dtype=np.float64)
@@ -128,8 +128,4 @@ def plot_coverage(
     ax.legend(loc="upper right", fontsize=7)
     ax.set_title(title or f"samples vs. true means ({threshold_sigmas:g} sigma circles)", fontsize=9)
     fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

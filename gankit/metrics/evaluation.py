@@ -26,6 +26,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from gankit.utils.images import to_uint8  # noqa: F401 - re-exported as gankit.metrics.to_uint8
 from gankit.errors import GankitError
 from gankit.metrics import classes as _classes
 from gankit.metrics import coverage as _coverage
@@ -43,11 +44,6 @@ IMAGE_METRICS = ("fid", "kid", "is", "pr", "classes", "memorization")
 EXTRACTOR_CHOICES = ("fmnist", "inception", "auto")
 
 
-def to_uint8(images: torch.Tensor, value_range: tuple[float, float] = (-1.0, 1.0)) -> torch.Tensor:
-    """Float images in ``value_range`` (a generator's output) -> uint8 0..255, rounded and clamped."""
-    lo, hi = value_range
-    x = (images.detach().float() - lo) * (255.0 / (hi - lo))
-    return x.round_().clamp_(0, 255).to(torch.uint8).cpu()
 
 
 def _check_metrics(metrics: Sequence[str]) -> list[str]:

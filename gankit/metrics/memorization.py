@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from gankit.utils.images import save_figure
 from gankit.errors import GankitError
 
 BASELINE_N = 2000
@@ -157,7 +158,6 @@ def plot_closest_pairs(
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    from gankit.metrics._io import atomic_path
 
     order = np.argsort(d_train, kind="stable")[:k]
     k = len(order)
@@ -174,8 +174,4 @@ def plot_closest_pairs(
     axes[1, 0].set_ylabel("nearest train", fontsize=7)
     fig.suptitle("closest generated/train pairs (pixel L2 distance, pixels in [0,1])", fontsize=8)
     fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

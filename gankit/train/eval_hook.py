@@ -116,7 +116,7 @@ class EvalHook(Hook):
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        from gankit.utils.io import atomic_write
+        from gankit.utils.images import save_figure
 
         steps, vals = zip(*self.history)
         fig, ax = plt.subplots(figsize=(5, 3), dpi=100)
@@ -128,10 +128,7 @@ class EvalHook(Hook):
         ax.set_ylabel(f"FID ({self.tracker.extractor.name}, n={self.cfg.eval.n_samples})")
         ax.set_yscale("log")
         fig.tight_layout()
-        try:
-            atomic_write(run_dir / "fid.png", lambda tmp: fig.savefig(tmp, format="png"))
-        finally:
-            plt.close(fig)
+        save_figure(fig, run_dir / "fid.png")
 
     def state_dict(self) -> dict[str, Any]:
         return {"best": self.best, "best_step": self.best_step, "history": self.history}

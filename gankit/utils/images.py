@@ -12,9 +12,23 @@ from PIL import Image
 from gankit.utils.io import atomic_write
 
 
-def to_uint8(x: torch.Tensor) -> torch.Tensor:
-    """Generator output in [-1, 1] -> uint8 in [0, 255] (round to nearest, clamp)."""
-    return ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+def to_uint8(x: torch.Tensor, value_range: tuple[float, float] = (-1.0, 1.0)) -> torch.Tensor:
+    """Generator output in ``value_range`` -> uint8 in [0, 255] (round to nearest, clamp).
+
+    The one conversion used for grids, ``.npy`` samples and evaluation, so they see the same pixels.
+    """
+    lo, hi = value_range
+    return ((x.detach().float() - lo) * (255.0 / (hi - lo))).round_().clamp_(0, 255).to(torch.uint8)
+
+
+def save_figure(fig: "object", path: str | Path) -> Path:
+    """Save a matplotlib figure atomically as PNG and close it."""
+    import matplotlib.pyplot as plt
+
+    try:
+        return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))  # type: ignore[attr-defined]
+    finally:
+        plt.close(fig)  # type: ignore[arg-type]
 
 
 def make_grid(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> np.ndarray:
@@ -57,14 +71,7 @@ def save_scatter(points: torch.Tensor | np.ndarray, path: str | Path, means: tor
     if title:
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
-
-    def write(tmp: str) -> None:
-        fig.savefig(tmp, format="png")
-
-    try:
-        return atomic_write(path, write)
-    finally:
-        plt.close(fig)
+    return save_figure(fig, path)
 
 
 def render_scatter(points: torch.Tensor, means: torch.Tensor | None = None, title: str = "") -> np.ndarray:
