@@ -82,6 +82,12 @@ class TrainConfig(_Strict):
     devices: int = Field(1, ge=1)
     strategy: Literal["auto", "ddp"] = "auto"
 
+    @pydantic.field_validator("precision", mode="before")
+    @classmethod
+    def _precision_as_text(cls, v: Any) -> Any:
+        # `precision: 32` in YAML (or --set train.precision=32) is a number; the engine's name is "32".
+        return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
 
 class LogConfig(_Strict):
     log_every: int = Field(50, ge=1)

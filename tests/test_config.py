@@ -40,3 +40,9 @@ def test_overrides_parse_yaml_values(tmp_path):
 def test_missing_file_points_to_recipes(tmp_path):
     with pytest.raises(ConfigError, match="gankit recipes"):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_precision_32_may_be_written_as_a_number():
+    assert validate(apply_overrides({}, ["train.precision=32"])).train.precision == "32"
+    with pytest.raises(ConfigError, match="train.precision"):
+        validate({"train": {"precision": 16}})
