@@ -48,7 +48,7 @@ def plain_rate(batch: int, steps: int) -> float:
     G = build_generator("dcgan", cfg.model.generator.params, cfg.model.z_dim, (1, 28, 28))
     D = build_discriminator("dcgan", cfg.model.discriminator.params, (1, 28, 28))
     imgs, _ = load_idx_dataset("fashion-mnist", "train")
-    x = torch.from_numpy(imgs).float().div(127.5).sub(1).unsqueeze(1)
+    x = torch.from_numpy(imgs.copy()).float().div(127.5).sub(1).unsqueeze(1)
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x), batch_size=batch, shuffle=True, drop_last=True)
     opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
@@ -97,6 +97,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=60, help="timed steps per measurement (after as many warm-up steps)")
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--bf16-steps", type=int, default=None, help="timed steps for bf16-mixed (default: --steps)")
     args = ap.parse_args()
     rows = []
     for batch in (64, 128):
@@ -104,11 +105,12 @@ def main() -> None:
         for _ in range(args.repeats):
             best["plain"] = max(best["plain"], plain_rate(batch, args.steps))
             best["gankit"] = max(best["gankit"], gankit_rate(batch, args.steps))
-            best["bf16"] = max(best["bf16"], gankit_rate(batch, args.steps, "bf16-mixed"))
+            best["bf16"] = max(best["bf16"], gankit_rate(batch, args.bf16_steps or args.steps, "bf16-mixed"))
             print(batch, best, flush=True)
         rows.append([batch, best["plain"], best["gankit"], best["gankit"] / best["plain"], best["bf16"], best["bf16"] / best["plain"]])
     gen = [[b, generation_rate(b)] for b in (1, 256)]
     body = (
+        f"torch threads: {torch.get_num_threads()}. "
         "Training, default recipe `configs/dcgan_fashion_mnist.yaml` (28x28 DCGAN, non-saturating loss), "
         "real images consumed per second, best of "
         f"{args.repeats} interleaved measurements of {args.steps} steps after {args.steps} warm-up steps:\n\n"

@@ -128,6 +128,10 @@ class Trainer:
         self.base_lr = {"g": cfg.optim.g.lr, "d": cfg.optim.d.lr}
         self.step = 0
         self._last_real: torch.Tensor | None = None
+        # With one D step per G step, the G step reuses the D step's fakes (same z, graph kept):
+        # one generator forward per iteration instead of two, as in the classic DCGAN loop.
+        self._reuse_fakes = self.n_critic == 1 and not any(getattr(r, "scores_for_g", False) for r in self.regs)
+        self._pending_fake: torch.Tensor | None = None
         self.logger: RunLogger | None = None  # set while fit() runs (rank 0); hooks may log through it
         for r in self.regs:
             r.setup(self)
@@ -153,8 +157,12 @@ class Trainer:
 
     def d_step(self, want_stats: bool, index: int = 0) -> dict[str, torch.Tensor]:
         real = self.source.next_batch()
-        with torch.no_grad(), self.fabric.autocast():
-            fake = self.G_raw(self._noise(real.shape[0]))
+        if self._reuse_fakes:
+            self._pending_fake = self.G(self._noise(real.shape[0]))
+            fake = self._pending_fake.detach()
+        else:
+            with torch.no_grad(), self.fabric.autocast():
+                fake = self.G_raw(self._noise(real.shape[0]))
         real, fake = self._d_input(real), self._d_input(fake)
         self._last_real = real
         real_s, fake_s = self.D(real).float(), self.D(fake).float()
@@ -202,7 +210,8 @@ class Trainer:
         D = self.D_raw
         D.requires_grad_(False)  # no weight grads for D here: saves a third of the backward
         try:
-            fake = self._d_input(self.G(self._noise(self.cfg.train.batch_size)))
+            raw_fake, self._pending_fake = self._pending_fake, None
+            fake = self._d_input(raw_fake if raw_fake is not None else self.G(self._noise(self.cfg.train.batch_size)))
             ctx = StepContext(self.step, self.cfg.train.max_steps, D, self.G, real=self._last_real, fake=fake, loss=self.loss)
             with self.fabric.autocast():  # D called unwrapped: no DDP sync for a network not updated here
                 scores = next((s for r in self.regs if (s := r.g_scores(ctx, fake)) is not None), None)
