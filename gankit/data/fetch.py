@@ -198,11 +198,17 @@ def _can_apt() -> bool:
 
 
 def _apt_install(package: str) -> None:
+    """``apt-get install``; on a fresh machine the package lists are empty, so update once and retry."""
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     try:
         res = subprocess.run(
             ["apt-get", "install", "-y", package], env=env, capture_output=True, text=True, timeout=900
         )
+        if res.returncode != 0:
+            subprocess.run(["apt-get", "update"], env=env, capture_output=True, text=True, timeout=900)
+            res = subprocess.run(
+                ["apt-get", "install", "-y", package], env=env, capture_output=True, text=True, timeout=900
+            )
     except (OSError, subprocess.SubprocessError) as e:
         warnings.warn(f"apt-get install {package} failed ({e}); trying the next source", stacklevel=3)
         return
