@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 
 from gankit.data.idx import SPLIT_PREFIX
 from gankit.errors import DataError
+from gankit.utils.io import default_mode
 
 _STANDARD_FILES = (
     "train-images-idx3-ubyte.gz",
@@ -162,7 +163,7 @@ def _install_verified(tmp: Path, dest: Path, sha256: str, source: str) -> None:
             f"{source}: SHA-256 mismatch for {dest.name} (expected {sha256}, got {actual}); "
             f"nothing was written to {dest.parent}."
         )
-    os.chmod(tmp, 0o644)
+    os.chmod(tmp, default_mode())
     os.replace(tmp, dest)
 
 

@@ -28,7 +28,7 @@ from safetensors import SafetensorError
 from safetensors.numpy import load_file, save_file
 
 from gankit.errors import GankitError
-from gankit.metrics._io import atomic_path
+from gankit.utils.io import atomic_path
 from gankit.metrics.extractors import Extractor
 from gankit.metrics.fid import feature_statistics
 from gankit.metrics.reference import (

@@ -21,6 +21,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from gankit.errors import CheckpointError
+from gankit.utils.io import default_mode
 
 STEP_DIR = re.compile(r"^step-(\d{6,})$")
 _TENSOR = "__tensor__"
@@ -78,6 +79,7 @@ def save_checkpoint(
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     final = ckpt_dir / (name or f"step-{step:06d}")
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=ckpt_dir))
+    os.chmod(tmp, default_mode(directory=True))  # mkdtemp makes 0700; a checkpoint is as readable as its run
     try:
         for wname, sd in weights.items():
             save_file({k: v.detach().cpu().contiguous() for k, v in sd.items()}, str(tmp / f"{wname}.safetensors"))
@@ -86,6 +88,7 @@ def save_checkpoint(
         save_file(tensors, str(tmp / "state.safetensors"))
         (tmp / "state.json").write_text(json.dumps(meta))
         for f in tmp.iterdir():
+            os.chmod(f, default_mode())  # safetensors writes 0600
             with open(f, "rb") as fh:
                 os.fsync(fh.fileno())
         if final.exists():  # same step again (e.g. a resumed run's final save): swap, then drop the old

@@ -30,7 +30,8 @@ from safetensors.torch import save_file
 from tqdm.auto import tqdm
 
 from gankit.errors import GankitError
-from gankit.metrics._io import atomic_path, sha256_file, write_json_atomic
+from gankit.metrics._io import sha256_file, write_json_atomic
+from gankit.utils.io import atomic_path
 from gankit.metrics.extractors.fmnist import CLASS_NAMES, FEATURE_DIM, FMNISTNet, metadata_path, n_params
 
 COMMAND = "gankit features train fashion-mnist"
