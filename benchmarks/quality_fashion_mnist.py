@@ -6,7 +6,7 @@ against the 10,000 test images: FID, KID, precision/recall (k=3), class KL to un
 confident fraction and the memorisation ratio (nearest train / nearest test distance). A
 real-data row (10,000 training images evaluated as if generated) is the floor.
 
-    python benchmarks/quality_fashion_mnist.py [--minutes 10] [--recipes dcgan_fashion_mnist,...]
+    python benchmarks/quality_fashion_mnist.py [--minutes 10] [--recipes dcgan_fashion_mnist,...] [--note TEXT]
 """
 
 from __future__ import annotations
@@ -56,8 +56,10 @@ def main() -> None:
     ap.add_argument("--reeval", action="store_true", help="re-evaluate the cached runs' final checkpoints without training")
     ap.add_argument("--out", default=str(ROOT / "runs" / "bench-quality"))
     ap.add_argument("--section", default="Fashion-MNIST quality at equal wall-clock (benchmarks/quality_fashion_mnist.py)")
+    ap.add_argument("--note", default="", help="conditions of this run to print above the table (shared machine, ...)")
     args = ap.parse_args()
-    wanted = set(args.recipes.split(",")) if args.recipes else {r for r, _ in RECIPES}
+    # --recipes '' trains nothing: the table is rebuilt from the cached rows.
+    wanted = {r for r in args.recipes.split(",") if r} if args.recipes is not None else {r for r, _ in RECIPES}
     recipes = RECIPES + [(r, r) for r in sorted(wanted - {r for r, _ in RECIPES})]
     out = Path(args.out)
     img_dir = DOC.parent / "images"
@@ -104,13 +106,15 @@ def main() -> None:
 
     p = protocol
     body = (
-        f"Budget: {args.minutes:g} minutes of training per recipe on this machine (2 CPU cores), then the final "
+        f"Budget: {args.minutes:g} minutes of training per recipe on this machine ({torch.get_num_threads()} torch "
+        "thread(s); set OMP_NUM_THREADS to change it), then the final "
         f"generator is evaluated. Protocol: extractor `{p.extractor}` (sha256 {p.extractor_hash[:12]}…), "
         f"{N} generated vs {p.n_reference} reference images (`{p.reference}`), resize `{p.resize}`, seed {p.seed}. "
         "FID ↓, KID ↓ (×10³), precision/recall ↑ (k = 3), class KL to uniform ↓, confident = fraction classified with "
         "p > 0.9, memorisation = mean ratio of the distance to the nearest training image over the distance to the "
         "nearest test image (≈ 1: no copying; ≪ 1: copies), in pixel and feature space. "
         "`best in-loop FID` is the best FID the run saw on 5,000 samples during training (kept as checkpoints/best).\n\n"
+        + (f"**Conditions of this run:** {args.note}\n\n" if args.note else "")
         + table(["recipe", "steps", "FID", "best in-loop FID", "KID×10³", "precision", "recall", "class KL", "confident",
                  "memo (pixel)", "memo (feature)"], rows)  # fmt: skip
         + "\n\n"
