@@ -260,6 +260,7 @@ class Trainer:
         start_time = time.monotonic()
         last_log_t, last_log_step = start_time, self.step
         status, grid, signum = "finished", None, None
+        evaluated_at = -1
         last: dict[str, float] = {}
         imgs_per_step = tc.batch_size * self.fabric.world_size * self.n_critic
         for hook in self.hooks:
@@ -287,7 +288,7 @@ class Trainer:
                         if pbar is not None:
                             pbar.set_postfix(d=f"{last['d_loss']:.3f}", g=f"{last['g_loss']:.3f}", img_s=f"{last['img_per_s']:.0f}")
                     if self.step % cfg.log.eval_every == 0:
-                        grid = self._evaluate(logger)
+                        grid, evaluated_at = self._evaluate(logger), self.step
                     if self.step % cfg.log.ckpt_every == 0:
                         self.save()
                     if stop["signal"] is not None:
@@ -296,7 +297,9 @@ class Trainer:
                     if tc.max_minutes is not None and time.monotonic() - start_time > tc.max_minutes * 60:
                         status = "time_budget"
                         break
-                if self.step % cfg.log.eval_every != 0 or grid is None:
+                # Decided from the step alone: every rank must make the same collective calls (a rank
+                # other than 0 has no grid, and asking `grid is None` there deadlocked DDP).
+                if evaluated_at != self.step:
                     grid = self._evaluate(logger)
                 ckpt = self.save()
                 for hook in self.hooks:
