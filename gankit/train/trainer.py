@@ -274,7 +274,14 @@ class Trainer:
                     for i in range(self.n_critic):
                         d_out = self.d_step(want and i == self.n_critic - 1, i)
                     g_out = self.g_step(want)
-                    self._check_finite(d_out["d_total"], g_out["g_total"])
+                    losses = torch.stack([d_out["d_total"].float(), g_out["g_total"].float()])
+                    over_budget = tc.max_minutes is not None and time.monotonic() - start_time > tc.max_minutes * 60
+                    # One agreement per step for everything that ends a run (a single collective under DDP).
+                    diverged, interrupted, over_budget = self._agree(
+                        not bool(torch.isfinite(losses).all()), stop["signal"] is not None, over_budget
+                    )
+                    if diverged:
+                        self._diverged(losses)
                     self.step += 1
                     if pbar is not None:
                         pbar.update(1)
@@ -291,10 +298,10 @@ class Trainer:
                         grid, evaluated_at = self._evaluate(logger), self.step
                     if self.step % cfg.log.ckpt_every == 0:
                         self.save()
-                    if stop["signal"] is not None:
+                    if interrupted:
                         status, signum = "interrupted", stop["signal"]
                         break
-                    if tc.max_minutes is not None and time.monotonic() - start_time > tc.max_minutes * 60:
+                    if over_budget:
                         status = "time_budget"
                         break
                 # Decided from the step alone: every rank must make the same collective calls (a rank
@@ -321,6 +328,17 @@ class Trainer:
             final_grid.write_bytes(grid.read_bytes())
         return TrainResult(self.run_dir, self.step, status, ckpt, final_grid, last, signum)
 
+    def _agree(self, *flags: bool) -> tuple[bool, ...]:
+        """Each flag true on any rank is true on all of them.
+
+        A signal reaches one rank (or reaches them at different steps) and each rank has its own
+        clock; if ranks decided alone, one would stop while another waited in the next all-reduce.
+        """
+        if self.fabric.world_size == 1:
+            return flags
+        t = torch.tensor([float(f) for f in flags], device=self.fabric.device)
+        return tuple(bool(v > 0) for v in self.fabric.all_reduce(t, reduce_op="sum").tolist())
+
     def warn(self, message: str, **numbers: Any) -> None:
         """Print a warning above the progress bar and record it in metrics.jsonl (``kind: warning``)."""
         if not self.is_main:
@@ -331,15 +349,14 @@ class Trainer:
         if self.logger is not None:
             self.logger.log(self.step, {"message": message, **numbers}, kind="warning")
 
-    def _check_finite(self, d_loss: torch.Tensor, g_loss: torch.Tensor) -> None:
-        pair = torch.stack([d_loss.float(), g_loss.float()])
-        if not bool(torch.isfinite(pair).all()):
-            d, g = pair.tolist()
-            raise TrainingDiverged(
-                f"training diverged at step {self.step + 1}: D loss = {d}, G loss = {g}. "
-                f"The last good checkpoint in {self.run_dir / 'checkpoints'} is untouched; "
-                "try a lower learning rate (optim.g.lr / optim.d.lr), train.grad_clip, or a different loss."
-            )
+    def _diverged(self, losses: torch.Tensor) -> None:
+        d, g = losses.tolist()
+        where = "" if self.fabric.world_size == 1 else f" (on rank {self.fabric.global_rank}'s batch or another rank's)"
+        raise TrainingDiverged(
+            f"training diverged at step {self.step + 1}: D loss = {d}, G loss = {g}{where}. "
+            f"The last good checkpoint in {self.run_dir / 'checkpoints'} is untouched; "
+            "try a lower learning rate (optim.g.lr / optim.d.lr), train.grad_clip, or a different loss."
+        )
 
     def _log(self, logger: RunLogger, d_out: dict[str, torch.Tensor], g_out: dict[str, torch.Tensor], img_per_s: float) -> dict[str, float]:
         values = {k: float(v) for k, v in {**d_out, **g_out}.items() if not k.startswith("_")}

@@ -35,3 +35,30 @@ def test_ddp_two_processes_train_and_resume(tiny_recipe, tmp_path):
 
     one = _gankit("train", str(tiny_recipe), "--max-steps", "20", "--resume", "auto", "--out", str(run), cwd=tmp_path)
     assert one.returncode == 2 and "same number (train.devices)" in one.stderr  # a clear error, no crash
+
+
+def test_ddp_sigterm_to_rank0_stops_every_rank_with_a_checkpoint(tiny_recipe, tmp_path):
+    import signal
+    import time
+
+    run = tmp_path / "run"
+    cmd = [str(Path(sys.executable).parent / "gankit"), "train", str(tiny_recipe), "--max-steps", "100000",
+           "--set", "train.devices=2", "--set", "train.strategy=ddp", "--set", "train.accelerator=cpu",
+           "--set", "log.log_every=1", "--set", "log.eval_every=100000", "--out", str(run)]  # fmt: skip
+    proc = subprocess.Popen(cmd, env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # wait until both ranks are training
+            m = run / "metrics.jsonl"
+            if m.is_file() and m.read_text().count('"train"') >= 3:
+                break
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)  # rank 0 only: the launcher's child (rank 1) is not signalled
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, err[-2000:]
+    last = list_checkpoints(run / "checkpoints")[-1]
+    recs = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert recs[-1]["kind"] == "end" and recs[-1]["status"] == "interrupted"
+    assert load_checkpoint(last).step == recs[-1]["step"]
