@@ -79,49 +79,49 @@ NOTES = """
 Unrolled-GAN paper's 2×128 / z = 256: the extra layer clearly improved precision while tuning; z = 2 as in the
 VEEGAN/PacGAN grid setup); D: MLP 2×128 LeakyReLU(0.2); Adam lr 1e-3, betas (0.5, 0.999), batch 128
 (close to PacGAN's 100; the Unrolled paper's 512 makes minibatch discrimination, which costs N², 4× slower);
-**1,500 generator steps for every row**, so that the 80 runs fit in roughly half an hour on one thread.
+**1,500 generator steps for every single-remedy row**, so that those 70 runs fit in about twenty minutes on one thread.
 Each single-remedy recipe is the plain one plus that remedy only, with what the remedy itself needs:
 unrolled 5 simulated Adam steps of D; PacGAN4 (packs of 4, as in the published PacGAN4 row); 5
 minibatch-discrimination kernels of dimension 3; WGAN-GP with λ = 10, 5 critic steps and betas (0.5, 0.9);
 spectral norm on every D layer; instance noise σ = 0.1 (ring) / 0.5 (grid) annealed linearly to 0 by the
-last step. The `stable` rows combine PacGAN (4 ring, 2 grid) + R1 (γ = 0.03 ring, 0.1 grid) with a
-fast discriminator (D lr 2e-2 against G lr 5e-3, 2 (ring) / 3 (grid) D steps per G step), large batches
-(2,048 ring, 1,024 grid) and a linear learning-rate decay to 0; same architecture and step budget.
+last step. The best combination (`*_stable.yaml`) is PacGAN (4 ring, 2 grid) + R1 (γ = 0.03 ring, 0.1 grid)
+with a fast discriminator (D lr 2e-2 against G lr 5e-3, 2 (ring) / 3 (grid) D steps per G step), large
+batches (2,048 ring, 1,024 grid), a linear learning-rate decay to 0, and the PacGAN paper's generator (4×400
+ReLU with batch norm). It is shown twice: at the other rows' 1,500 steps (equal budget) and as shipped, with
+4,000 steps (equal budget would not reach the precision target; see below). The big G needs those steps: at
+1,500 the recipe's previous version with the 3×128 G did better on the grid (30.4 ± 13.0% HQ, reverse KL
+0.42 ± 0.18, 24.4 modes; ring 79.2 ± 3.5% HQ, 5 seeds, measured 2026-11-25 with this script).
 Scoring uses the mixtures of the issue (`gankit.data.toy2d`: ring of radius 1, σ = 0.01; grid on
-{-4,…,4}², σ = 0.05) with 3σ = 0.03 / 0.15 as the HQ radius. We did not check that each paper's radius
-and σ are the same; more importantly the published rows come from much longer training (tens of thousands
-of steps or more) with the papers' own networks, so they are orientation, not a like-for-like comparison.
+{-4,…,4}², σ = 0.05) with 3σ = 0.03 / 0.15 as the HQ radius, the same mixtures as PacGAN's code. The published
+rows come from much longer training (PacGAN: 400 epochs of 100,000 points at batch 100, i.e. 400,000 steps)
+with the papers' own networks, so they are orientation, not a like-for-like comparison.
 
 **What helped.** (1) Precision (the HQ fraction) is limited first by how fast D sharpens: a D learning
 rate 4-10× G's, 2-3 D steps per G step and batches of 1-2k raised the ring's HQ at 1,500-2,000 steps
-from a few % to 50-80% while tuning (seeds 0-1 only); a 3-layer G did better than the 2-layer one.
-(2) Balance and coverage: PacGAN4 alone did not fix coverage at the baseline learning rates within 1,500
-steps, but in the fast-D setting PacGAN plus a small R1 penalty brought the ring's reverse KL from
-0.1-0.5 to ≈ 0.004 on every seed. (3) The linear decay of the learning rate to 0 turns the last few
-hundred steps into a precision phase. At the baseline settings, Unrolled GAN is the best single remedy on
-both mixtures (ring 7.6 modes / 33% HQ, close to VEEGAN's Unrolled row) and minibatch discrimination the
-next on the ring.
+from a few % to 50-80% while tuning. (2) Balance and coverage: PacGAN4 alone did not fix coverage at the
+baseline learning rates within 1,500 steps, but in the fast-D setting PacGAN plus a small R1 penalty brought
+the ring's reverse KL from 0.1-0.5 to ≤ 0.004 on every seed. (3) The linear decay of the learning rate to 0
+turns the last few hundred steps into a precision phase. (4) Generator capacity: with the 3×128 G the ring
+stalled at 89% HQ (3,000 steps), 92% (6,000) and 92% (12,000) on seed 0, while the PacGAN paper's 4×400
+batch-norm G reached 94% at 3,000 steps and 92-96% at 4,000 (the table). At the baseline settings, Unrolled
+GAN is the best single remedy on both mixtures and minibatch discrimination the next on the ring.
 
-**What did not.** EMA of G (decay 0.99 or 0.999) gave no measurable gain in these 1,500-step runs (0.999
-averages over more steps than the run has; with the learning rate decayed to 0 the final G hardly
-jitters anyway); instance noise did not stop the collapse (on the ring every seed ends on at most one mode; on the
-grid one seed of five spread over 19 modes); spectral norm at the baseline learning rate slows D down further and the plain GAN stays
-short of the modes; WGAN-GP covers more modes than the plain GAN but its samples stay blurred around them
-(low HQ). Longer training of the stable ring recipe (3,000-6,000 steps, seed 0 only)
-reached 85-92% HQ but not 95%.
+**What did not.** EMA of G (decay 0.99 or 0.999) gave no measurable gain (with the learning rate decayed
+to 0 the final G hardly jitters); instance noise did not stop the collapse; spectral norm at the baseline
+learning rate slows D down further and the plain GAN stays short of the modes; WGAN-GP covers more modes than
+the plain GAN but its samples stay blurred around them (low HQ). Batch norm in the small 3×128 G (84% at
+3,000 steps against 89% without), a larger D (3×256: it destabilised the fast-D setting, 6% HQ) and
+discriminator rejection sampling (Azadi et al. 2019) with a classifier refitted to the final G (on the ring it
+could not resolve the remaining 8% of stray samples: 91.9% → 92.2%) did not help.
 
-**Why the 95% HQ target is missed.** The stable ring recipe covers 8/8 modes with reverse KL ≤ 0.02 on
-every seed, but 18-25% of its samples lie outside the 3σ = 0.03 discs: most of them sit on thin
-"bridges" between neighbouring modes (see the scatter plots). A generator that is a continuous function of
-Gaussian noise must put some mass between disconnected modes; shrinking that mass needs very steep
-transitions in G, which plain gradient training builds slowly. The grid (25 modes, 40 boundaries between
-them) suffers from it even more in 1,500 steps: its stable recipe misses every target (24.4 modes,
-30% HQ, reverse KL 0.42; it draws the grid's lines rather than its points), though it is the best grid row
-here and about VEEGAN's published level; a 4-layer G or R1 γ = 1 were not clearly better on seeds 0-1.
-Getting to ≥ 95% would need a much longer budget than this benchmark allows, or remedies gankit does not have (rejection sampling with D, a mixture of
-generators or a discrete latent).
-
-A full run from an empty cache (80 runs) took 30.6 min wall-clock on this shared machine.
+**Where the targets stand.** The ring's stable recipe covers 8/8 modes with reverse KL ≤ 0.003 on every seed;
+its HQ fraction is at or just around the 95% line (the table lists each seed). The remaining stray samples sit
+on thin "bridges" between neighbouring modes: a generator that is a continuous function of Gaussian noise must
+put some mass between disconnected modes, and shrinking it needs very steep transitions in G, which gradient
+training builds slowly. The grid (25 modes, 40 boundaries between them) suffers from it far more: the stable
+grid recipe is the best grid row here and above VEEGAN's published HQ, but well short of 95% HQ and of reverse
+KL 0.02 within a CPU budget of minutes; PacGAN's 93.6% came from 100 times more steps. We did not find a
+setting that closes this gap in a few CPU minutes.
 """
 
 
