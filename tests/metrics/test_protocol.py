@@ -35,7 +35,7 @@ def test_table_lists_every_metric_with_protocol():
     lines = table.splitlines()
     assert lines[0].split()[:3] == ["metric", "value", "extractor"]
     assert "3.2500" in table and "fashion-mnist:test" in table and "01234567" in table
-    assert any(line.startswith("coverage.reverse_kl") and "null" in line for line in lines)
+    assert any(line.startswith("coverage.reverse_kl") and "—" in line for line in lines)  # None, shown as a dash
     assert "N/A" not in table
 
 
