@@ -32,16 +32,27 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {gpu}; Python {platform.python_version()}, torch {torch.__version__}"
 
 
-def command() -> str:
-    return "python " + " ".join([Path(sys.argv[0]).as_posix().split("/work/main/")[-1], *sys.argv[1:]])
+def command(omit: tuple[str, ...] = ()) -> str:
+    """The invocation, without the options in ``omit`` (free text such as a note is shown elsewhere)."""
+    import shlex
+
+    args, skip = [], False
+    for a in sys.argv[1:]:
+        if skip:
+            skip = False
+        elif a in omit:
+            skip = True
+        elif not a.startswith(tuple(f"{o}=" for o in omit)):
+            args.append(a)
+    return "python " + shlex.join([Path(sys.argv[0]).as_posix().split("/work/main/")[-1], *args])
 
 
-def write_section(name: str, body: str) -> Path:
+def write_section(name: str, body: str, omit: tuple[str, ...] = ()) -> Path:
     """Replace (or append) the section ``## name`` of docs/benchmarks.md."""
     DOC.parent.mkdir(parents=True, exist_ok=True)
     text = DOC.read_text() if DOC.exists() else HEADER
     stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-    section = f"## {name}\n\n- command: `{command()}`\n- machine: {machine()}\n- date: {stamp}\n\n{body.strip()}\n\n"
+    section = f"## {name}\n\n- command: `{command(omit)}`\n- machine: {machine()}\n- date: {stamp}\n\n{body.strip()}\n\n"
     pattern = re.compile(rf"^## {re.escape(name)}\n.*?(?=^## |\Z)", re.S | re.M)
     text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section
     DOC.write_text(text)

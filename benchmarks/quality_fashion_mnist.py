@@ -125,7 +125,7 @@ def main() -> None:
         + "\n".join(f"**{label}** (final samples)\n\n![{label}](images/{g.name})\n" for label, g in grids)
     )
     print(body)
-    print("wrote", write_section(args.section, body))
+    print("wrote", write_section(args.section, body, omit=("--note",)))
 
 
 if __name__ == "__main__":
