@@ -10,7 +10,6 @@ from typing import Any
 from gankit.utils.io import atomic_path
 
 
-
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:

@@ -10,11 +10,21 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 
-def default_mode(directory: bool = False) -> int:
-    """The permissions a plain ``open``/``mkdir`` would give: mkstemp/mkdtemp make 0600/0700 files."""
+def _umask() -> int:
+    try:  # Linux reports it without changing it (os.umask can only be read by setting it)
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
     mask = os.umask(0o022)
     os.umask(mask)
-    return (0o777 if directory else 0o666) & ~mask
+    return mask
+
+
+def default_mode(directory: bool = False) -> int:
+    """The permissions a plain ``open``/``mkdir`` would give: mkstemp/mkdtemp make 0600/0700 files."""
+    return (0o777 if directory else 0o666) & ~_umask()
 
 
 @contextmanager
