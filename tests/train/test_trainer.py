@@ -129,3 +129,11 @@ def test_vector_data_run_writes_scatter(tmp_path):
     )
     res = train(cfg, tmp_path / "ring")
     assert res.grid.is_file() and Image.open(res.grid).size[0] >= 200
+
+
+def test_progress_bar_to_a_log_file_is_not_redrawn_every_step(tiny_recipe, tmp_path, capfd):
+    """A non-terminal stderr (a log file, CI) gets a handful of bar lines, not one per step or log."""
+    cfg = load_config(tiny_recipe, ["log.progress=true", "log.log_every=1", "train.max_steps=40"])
+    train(cfg, tmp_path / "run")
+    bar_lines = [x for x in capfd.readouterr().err.replace("\r", "\n").splitlines() if "step/s" in x or "/40" in x]
+    assert 1 <= len(bar_lines) <= 4, bar_lines
