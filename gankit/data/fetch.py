@@ -20,7 +20,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tqdm.auto import tqdm
+from gankit.utils.progress import progress_bar
 
 from gankit.data.idx import SPLIT_PREFIX
 from gankit.errors import DataError
@@ -182,7 +182,7 @@ def _download(url: str, dest: Path, sha256: str, progress: bool, manual: str) ->
         try:
             with urllib.request.urlopen(url, timeout=60) as resp, open(tmp, "wb") as out:
                 total = int(resp.headers.get("Content-Length") or 0) or None
-                with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name, disable=not progress) as bar:
+                with progress_bar(total=total, unit="B", unit_scale=True, desc=dest.name, disable=not progress) as bar:
                     while chunk := resp.read(1 << 20):
                         out.write(chunk)
                         bar.update(len(chunk))

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 from torch.utils.data import Dataset
-from tqdm.auto import tqdm
+from gankit.utils.progress import progress_bar
 
 from gankit.errors import DataError
 
@@ -179,7 +179,7 @@ def load_folder_tensor(
 
     out: list[torch.Tensor] = []
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:  # PIL decodes without the GIL
-        results = tqdm(pool.map(load, files), total=len(files), desc="images", unit="img", disable=not progress)
+        results = progress_bar(pool.map(load, files), total=len(files), desc="images", unit="img", disable=not progress)
         for path, res in zip(files, results):
             if isinstance(res, torch.Tensor):
                 out.append(res)

@@ -86,9 +86,12 @@ class MetricResult:
         )
 
 
+DASH = "—"  # an undefined value or a protocol field that does not apply; JSON keeps null
+
+
 def _fmt(v: float | None) -> str:
-    if v is None:  # undefined (e.g. reverse KL with no high-quality sample); JSON keeps null
-        return "—"
+    if v is None:  # e.g. reverse KL with no high-quality sample
+        return DASH
     if v == 0 or 1e-3 <= abs(v) < 1e5:
         return f"{v:.4f}"
     return f"{v:.4g}"
@@ -141,12 +144,12 @@ class EvalReport:
         for r in self.results:
             p = r.protocol
             value = _fmt(r.value) + (f" +- {_fmt(r.std)}" if r.std is not None else "")
-            ref = p.reference if p.reference is not None else "—"  # IS and class statistics use no reference
+            ref = p.reference if p.reference is not None else DASH  # IS and class statistics use no reference
             if p.held_out is not None:
                 ref += f" | held-out {p.held_out} ({p.n_held_out})"
             rows.append(
-                [r.name, value, p.extractor, (p.extractor_hash or "—")[:8], str(p.n_generated),
-                 str(p.n_reference) if p.n_reference is not None else "—", ref, p.resize, str(p.seed)]
+                [r.name, value, p.extractor, (p.extractor_hash or DASH)[:8], str(p.n_generated),
+                 str(p.n_reference) if p.n_reference is not None else DASH, ref, p.resize, str(p.seed)]
             )  # fmt: skip
         widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(header)]
         lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)), "  ".join("-" * w for w in widths)]

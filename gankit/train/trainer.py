@@ -29,6 +29,7 @@ from gankit.train.checkpoint import list_checkpoints, load_checkpoint, save_chec
 from gankit.train.logger import RunLogger
 from gankit.utils.images import make_grid, render_scatter, save_png, save_scatter, to_uint8
 from gankit.utils.io import atomic_write_text
+from gankit.utils.progress import live, progress_bar
 
 
 class Hook:
@@ -254,12 +255,7 @@ class Trainer:
         self.logger = logger
         pbar = None
         if self.is_main and cfg.log.progress:
-            from tqdm.auto import tqdm
-
-            # Redrawn 10x a second on a terminal; a log file gets a line every 30 s instead of megabytes.
-            interval = 0.1 if sys.stderr.isatty() else 30.0
-            pbar = tqdm(total=tc.max_steps, initial=self.step, desc=cfg.name, unit="step", dynamic_ncols=True,
-                        mininterval=interval, maxinterval=max(interval, 10.0))
+            pbar = progress_bar(total=tc.max_steps, initial=self.step, desc=cfg.name, unit="step", dynamic_ncols=True)
         start_time = time.monotonic()
         last_log_t, last_log_step = start_time, self.step
         status, grid, signum = "finished", None, None
@@ -297,7 +293,7 @@ class Trainer:
                             hook.on_log(self, self.step, last)
                         if pbar is not None:
                             pbar.set_postfix(d=f"{last['d_loss']:.3f}", g=f"{last['g_loss']:.3f}", img_s=f"{last['img_per_s']:.0f}",
-                                             refresh=pbar.mininterval < 1)
+                                             refresh=live(pbar))
                     if self.step % cfg.log.eval_every == 0:
                         grid, evaluated_at = self._evaluate(logger), self.step
                     if self.step % cfg.log.ckpt_every == 0:

@@ -1,1 +1,1 @@
-"""Small shared helpers: atomic file writes, image conversion and grids."""
+"""Small shared helpers: atomic file writes, image conversion and grids, progress bars."""

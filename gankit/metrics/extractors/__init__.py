@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from gankit.utils.progress import progress_bar
 
 from gankit.errors import GankitError
 from gankit.metrics.extractors import fmnist as _fmnist
@@ -96,7 +96,7 @@ class Extractor:
             raise GankitError("no images to extract features from (got an empty batch).")
         prepare_images(images[:1], self.spec)  # validate dtype/shape before the loop
         outs: dict[str, list[np.ndarray]] = {"features": [], "logits": []}
-        bar = tqdm(total=len(images), desc=f"{self.name} features", unit="img", disable=not progress, leave=False)
+        bar = progress_bar(total=len(images), desc=f"{self.name} features", unit="img", disable=not progress, leave=False)
         for i in range(0, len(images), batch_size):
             x = prepare_images(images[i : i + batch_size], self.spec).to(self.device)
             feat, logits = self.module(x)

@@ -29,6 +29,8 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 from tqdm.auto import tqdm
 
+from gankit.utils.progress import progress_bar
+
 from gankit.errors import GankitError
 from gankit.metrics._io import sha256_file, write_json_atomic
 from gankit.utils.io import atomic_path
@@ -134,7 +136,7 @@ def train_fmnist_classifier(
             model.train()
             perm = torch.randperm(n, generator=gen)
             run_loss, run_correct, seen = 0.0, 0, 0
-            bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{epochs}", disable=not progress, leave=True)
+            bar = progress_bar(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{epochs}", disable=not progress, leave=True)
             for b in bar:
                 idx = perm[b * batch_size : (b + 1) * batch_size]
                 xb = x_train[idx]
