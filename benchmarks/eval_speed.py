@@ -29,7 +29,7 @@ from gankit.config import load_config  # noqa: E402
 from gankit.data.idx import load_idx_dataset  # noqa: E402
 from gankit.metrics import evaluate  # noqa: E402
 from gankit.train.eval_hook import EvalHook  # noqa: E402
-from gankit.train.trainer import Trainer  # noqa: E402
+from gankit.train.engine import Engine  # noqa: E402
 
 N = 10000
 RECIPE = Path(__file__).resolve().parent.parent / "configs" / "dcgan_fashion_mnist.yaml"
@@ -56,7 +56,7 @@ def timed_run(steps: int) -> tuple[float, float, float | None]:
     hook = TimedEvalHook(cfg)
     with tempfile.TemporaryDirectory() as d:
         t0 = time.perf_counter()
-        Trainer(cfg, d, hooks=[hook]).fit()
+        Engine(cfg, d, hooks=[hook]).fit()
         seconds = time.perf_counter() - t0
         evals = [json.loads(x) for x in (Path(d) / "metrics.jsonl").read_text().splitlines() if '"eval"' in x]
     return seconds, hook.seconds, (evals[-1].get("fid") if evals else None)

@@ -27,7 +27,7 @@ from gankit.config import load_config  # noqa: E402
 from gankit.data.idx import load_idx_dataset  # noqa: E402
 from gankit.generate import load_generator  # noqa: E402
 from gankit.metrics import evaluate, to_uint8  # noqa: E402
-from gankit.train.trainer import train  # noqa: E402
+from gankit.train.engine import train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RECIPES = [

@@ -26,18 +26,18 @@ from _report import table, write_section  # noqa: E402
 from gankit.config import load_config  # noqa: E402
 from gankit.data.idx import load_idx_dataset  # noqa: E402
 from gankit.models import build_discriminator, build_generator  # noqa: E402
-from gankit.train.trainer import Trainer  # noqa: E402
+from gankit.train.engine import Engine  # noqa: E402
 
 RECIPE = Path(__file__).resolve().parent.parent / "configs" / "dcgan_fashion_mnist.yaml"
 
 
 def gankit_rate(batch: int, steps: int, precision: str = "32") -> float:
-    """Images/s of real data consumed by ``Trainer.fit`` between two log points (no eval/ckpt inside)."""
+    """Images/s of real data consumed by ``Engine.fit`` between two log points (no eval/ckpt inside)."""
     over = [f"train.batch_size={batch}", f"train.max_steps={2 * steps}", f"train.precision={precision}",
             f"log.log_every={steps}", "log.eval_every=1000000", "log.ckpt_every=1000000",
             "log.progress=false", "log.tensorboard=false"]
     with tempfile.TemporaryDirectory() as d:
-        Trainer(load_config(RECIPE, over), d).fit()
+        Engine(load_config(RECIPE, over), d).fit()
         recs = [json.loads(x) for x in (Path(d) / "metrics.jsonl").read_text().splitlines()]
     return [r for r in recs if r["kind"] == "train"][-1]["img_per_s"]
 

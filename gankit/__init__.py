@@ -1,7 +1,23 @@
 """gankit: train, evaluate, diagnose and serve GANs.
 
-The package is laid out as the pipeline: ``data`` -> ``models`` -> ``losses`` -> ``train``
--> ``metrics``; ``config`` holds the typed recipe schema and ``cli`` the command line.
+The package is laid out as the pipeline: ``core`` (contracts) -> ``data`` -> ``models`` ->
+``objectives`` / ``tricks`` -> ``tasks`` -> ``train`` -> ``metrics`` / ``diagnostics``;
+``config`` holds the typed recipe schema, ``inference`` the one path from a run to its generator,
+and ``cli`` the command line.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from gankit.inference import Inference
+
+
+def load(run_or_checkpoint: Any, prefer_ema: bool = True) -> "Inference":
+    """The task's inference module of a run folder or checkpoint (see :mod:`gankit.inference`)."""
+    from gankit.inference import load as _load
+
+    return _load(run_or_checkpoint, prefer_ema=prefer_ema)

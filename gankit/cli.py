@@ -24,7 +24,7 @@ def find_recipe(name_or_path: str) -> Path:
             if cand.is_file():
                 return cand
     from gankit.errors import ConfigError
-    from gankit.registry import did_you_mean
+    from gankit.core.registry import did_you_mean
 
     names = sorted({q.stem for d in RECIPE_DIRS if d.is_dir() for q in d.glob("*.yaml")})
     raise ConfigError(f"no recipe file {name_or_path!r}.{did_you_mean(p.stem, names)}")
@@ -45,7 +45,7 @@ def recipe_paths() -> list[Path]:
 def cmd_train(args: argparse.Namespace) -> int:
     from gankit.config import load_config, load_raw, validate, apply_overrides
     from gankit.train.checkpoint import resolve_checkpoint
-    from gankit.train.trainer import find_resume, train
+    from gankit.train.engine import find_resume, train
 
     overrides = list(args.set or [])
     if args.max_steps is not None:
@@ -100,11 +100,11 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from gankit.generate import load_generator, write_samples
+    from gankit.inference import load, mixture_means, write_samples
 
-    gen = load_generator(args.run)
+    gen = load(args.run)
     samples = gen.sample(args.n, seed=args.seed)
-    out = write_samples(samples, args.out, gen.cfg.data.name)
+    out = write_samples(samples, args.out, mixture_means(gen.cfg))
     print(f"wrote {args.n} samples from {gen.path} (step {gen.step}) to {out}")
     return 0
 
@@ -143,18 +143,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
     mixture, data_root, out_dir = None, None, Path(args.out) if args.out else None
     ref, extractor = args.ref, args.extractor
     if target.is_dir() and _is_run(target):
-        from gankit.generate import load_generator
-        from gankit.metrics import to_uint8
-        from gankit.train.eval_hook import MIXTURES, default_reference
+        from gankit.data import data_spec
+        from gankit.inference import load
+        from gankit.train.eval_hook import default_reference
 
-        gen = load_generator(target)
+        gen = load(target)
         cfg = gen.cfg
-        print(f"sampling {args.n} from {gen.path} (step {gen.step})", file=sys.stderr)
-        raw = gen.sample(args.n, seed=args.seed)
-        samples = raw if gen.is_vector else to_uint8(raw)
-        mixture = cfg.data.name if cfg.data.name in MIXTURES else None
+        print(f"sampling {args.n} from {gen.path} (step {gen.step}, {gen.weights})", file=sys.stderr)
+        samples = gen.sample(args.n, seed=args.seed)
+        spec = data_spec(cfg.data.name)
+        mixture = cfg.data.name if spec.mixture(cfg.data) is not None else None
         ref = ref or default_reference(cfg) or "fashion-mnist:test"
-        data_root = cfg.data.root if cfg.data.name in ("fashion-mnist", "mnist") else None
+        data_root = cfg.data.root if spec.has_labels else None
         out_dir = out_dir or (gen.path.parent.parent / "eval" / gen.path.name)
     else:
         samples = target

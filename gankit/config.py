@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import re
+import typing
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from gankit.errors import ConfigError
-from gankit.registry import closest
+from gankit.core.registry import closest
 
 
 class _Strict(BaseModel):
@@ -27,7 +28,7 @@ class _Strict(BaseModel):
 class DataConfig(_Strict):
     """Where the training images (or 2D points) come from."""
 
-    name: Literal["fashion-mnist", "mnist", "folder", "ring8", "grid25"] = "fashion-mnist"
+    name: str = "fashion-mnist"  # a registered data source (`gankit.data.SOURCES`), checked when the run is built
     root: str | None = None  # IDX folder, image folder; None = the gankit data cache
     split: Literal["train", "test"] = "train"
     image_size: int = Field(28, ge=4, le=1024)
@@ -37,6 +38,23 @@ class DataConfig(_Strict):
     num_workers: int = Field(2, ge=0)
     n_points: int = Field(100_000, ge=1)  # size of a synthetic 2D set
     limit: int | None = Field(None, ge=1)  # use only the first N items (tiny runs, tests)
+
+    @pydantic.field_validator("name")
+    @classmethod
+    def _registered(cls, v: str) -> str:
+        return _check_name(v, "data source", "gankit.data.base", "SOURCES")
+
+
+def _check_name(value: str, kind: str, module: str, registry: str) -> str:
+    """A name a registry must know; the error lists the valid ones and the closest."""
+    import importlib
+
+    names = getattr(importlib.import_module(module), registry).names()
+    if value not in names:
+        near = closest(value, names)
+        hint = f" Did you mean {', '.join(repr(n) for n in near)}?" if near else ""
+        raise ValueError(f"unknown {kind} {value!r}.{hint} Valid: {', '.join(names)}")
+    return value
 
 
 class ComponentConfig(BaseModel):
@@ -57,25 +75,55 @@ class ModelConfig(_Strict):
 
 
 class OptimizerConfig(_Strict):
-    name: Literal["adam", "rmsprop", "sgd"] = "adam"
+    name: str = "adam"  # a registered optimizer (`gankit.train.optimizers.OPTIMIZERS`)
     lr: float = Field(2e-4, gt=0)
     betas: tuple[float, float] = (0.5, 0.999)
     weight_decay: float = Field(0.0, ge=0)
     momentum: float = Field(0.0, ge=0)
 
 
-class OptimConfig(_Strict):
-    g: OptimizerConfig = OptimizerConfig()
-    d: OptimizerConfig = OptimizerConfig()
+#: Optimizers every recipe has unless it says otherwise; a task may ask for more names (``d_a``).
+DEFAULT_OPTIMIZERS = ("g", "d")
+
+
+class OptimConfig(pydantic.RootModel[dict[str, OptimizerConfig]]):
+    """Optimizers by name (``optim.g``, ``optim.d``, ``optim.d_a`` ...): read as ``cfg.optim.g`` or ``cfg.optim["g"]``.
+
+    Entries a recipe leaves out keep their defaults: ``optim: {d: {lr: 1e-4}}`` changes D's alone.
+    """
+
+    root: dict[str, OptimizerConfig] = Field(default_factory=lambda: {k: OptimizerConfig() for k in DEFAULT_OPTIMIZERS})
+
+    @pydantic.model_validator(mode="before")
+    @classmethod
+    def _with_defaults(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {**{k: {} for k in DEFAULT_OPTIMIZERS}, **{k: ({} if x is None else x) for k, x in v.items()}}
+        return v
+
+    def __getattr__(self, name: str) -> OptimizerConfig:
+        root = self.__dict__.get("root") or {}
+        if name in root:
+            return root[name]
+        raise AttributeError(name)
+
+    def __getitem__(self, name: str) -> OptimizerConfig:
+        return self.root[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.root
+
+    def names(self) -> list[str]:
+        return list(self.root)
 
 
 class TrainConfig(_Strict):
     batch_size: int = Field(64, ge=1)
-    max_steps: int = Field(5000, ge=0)  # generator steps
+    max_steps: int | None = Field(5000, ge=0)  # steps (one G step each); None: the time budget alone
     max_minutes: float | None = Field(None, gt=0)  # wall-clock budget; stops with a checkpoint
     n_critic: int | None = Field(None, ge=1)  # D steps per G step; None = the loss's default
     lr_decay: Literal["none", "linear"] = "none"
-    lr_decay_start: int = Field(0, ge=0)  # linear decay from this step to 0 at max_steps
+    lr_decay_start: int | float | str = 0  # a step, or a fraction of the budget (0.5, "50%"); decays to 0 at its end
     grad_clip: float | None = Field(None, gt=0)  # max global grad norm for G and D
     precision: Literal["32", "bf16-mixed", "16-mixed"] = "32"
     accelerator: Literal["auto", "cpu", "cuda"] = "auto"
@@ -109,6 +157,8 @@ class EvalConfig(_Strict):
     n_reference: int = Field(10000, ge=2)
     inception_weights: str | None = None
     keep_best: bool = True
+    #: Which split picks the best checkpoint: ``val`` (held out of the training data), ``test``, ``off``.
+    select_on: Literal["val", "test", "off"] = "val"
 
 
 class MonitorConfig(_Strict):
@@ -127,15 +177,33 @@ class Config(_Strict):
     name: str = "run"
     description: str = ""
     seed: int = 0
+    task: str = "gan"  # a registered task (`gankit.tasks.TASKS`): what the networks and phases are
+
+    @pydantic.field_validator("task")
+    @classmethod
+    def _task_registered(cls, v: str) -> str:
+        return _check_name(v, "task", "gankit.tasks", "TASKS")
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
     loss: ComponentConfig = ComponentConfig(name="nonsaturating")
     regularizers: list[ComponentConfig] = []
-    optim: OptimConfig = OptimConfig()
+    optim: OptimConfig = Field(default_factory=OptimConfig)
     train: TrainConfig = TrainConfig()
     log: LogConfig = LogConfig()
     eval: EvalConfig = EvalConfig()
     monitor: MonitorConfig = MonitorConfig()
+
+    @pydantic.model_validator(mode="after")
+    def _has_budget(self) -> "Config":
+        if self.train.max_steps is None and self.train.max_minutes is None:
+            raise ValueError("train: a run needs a budget: set train.max_steps, train.max_minutes, or both")
+        from gankit.core.clock import parse_point
+
+        try:
+            parse_point(self.train.lr_decay_start, "train.lr_decay_start")
+        except Exception as e:  # noqa: BLE001 - re-raised as a validation error with its message
+            raise ValueError(str(e)) from None
+        return self
 
 
 # --------------------------------------------------------------------------- loading
@@ -162,11 +230,18 @@ def _valid_keys(model: type[BaseModel]) -> list[str]:
 
 def _model_at(path: tuple[Any, ...]) -> type[BaseModel] | None:
     model: Any = Config
-    for part in path:
+    parts = list(path)
+    while parts:
+        part = parts.pop(0)
         field = model.model_fields.get(part) if isinstance(part, str) else None
         if field is None:
             return None
         ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, pydantic.RootModel):  # optim.<name>: one more element names the entry
+            ann = typing.get_args(ann.model_fields["root"].annotation)[1]
+            if not parts:
+                return None
+            parts.pop(0)
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             model = ann
         else:
@@ -186,6 +261,9 @@ def _format_error(err: dict[str, Any]) -> str:
         return f"unknown key '{path}'.{hint} Valid keys here: {', '.join(valid)}."
     if err["type"] == "missing":
         return f"'{path}' is required."
+    if err["type"] == "value_error":  # our own checks: the message says what is allowed
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        return msg if not loc else f"'{path}': {msg}."
     return f"'{path}': {err['msg']} (got {err.get('input')!r})."
 
 

@@ -1,23 +1,5 @@
-"""Errors a user can cause. The CLI prints these without a traceback and exits non-zero."""
+"""User-facing errors (defined with the contracts in :mod:`gankit.core.errors`)."""
 
-from __future__ import annotations
+from gankit.core.errors import CheckpointError, ConfigError, DataError, GankitError, TrainingDiverged
 
-
-class GankitError(Exception):
-    """Base class: the message says what was wrong, where, and what is allowed."""
-
-
-class ConfigError(GankitError):
-    """A recipe or ``--set`` override is invalid."""
-
-
-class DataError(GankitError):
-    """A dataset is missing, corrupt or of the wrong shape."""
-
-
-class CheckpointError(GankitError):
-    """A checkpoint or run folder is missing or unreadable."""
-
-
-class TrainingDiverged(GankitError):
-    """A loss became NaN/Inf; the last good checkpoint is left untouched."""
+__all__ = ["CheckpointError", "ConfigError", "DataError", "GankitError", "TrainingDiverged"]

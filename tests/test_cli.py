@@ -77,8 +77,8 @@ def test_recipes_lists_the_shipped_configs():
 def test_every_shipped_recipe_validates():
     from gankit.cli import recipe_paths
     from gankit.config import load_config
-    from gankit.generate import sample_shape
-    from gankit.losses import build_loss
+    from gankit.data import sample_shape
+    from gankit.objectives import build_loss
     from gankit.models import build_discriminator, build_generator
 
     for path in recipe_paths():

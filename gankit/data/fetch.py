@@ -22,9 +22,11 @@ from pathlib import Path
 
 from gankit.utils.progress import progress_bar
 
-from gankit.data.idx import SPLIT_PREFIX
 from gankit.errors import DataError
 from gankit.utils.io import default_mode
+
+#: File-name prefix of each split of an MNIST-style dataset.
+SPLIT_PREFIX = {"train": "train", "test": "t10k"}
 
 _STANDARD_FILES = (
     "train-images-idx3-ubyte.gz",

@@ -11,14 +11,17 @@ import random
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image, ImageOps
 from torch.utils.data import Dataset
-from gankit.utils.progress import progress_bar
 
+from gankit.data.base import SOURCES, DataSpec
+from gankit.data.source import LoaderSource
 from gankit.errors import DataError
+from gankit.utils.progress import progress_bar
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp"})
 _BAD_IMAGE = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
@@ -190,3 +193,26 @@ def load_folder_tensor(
     if not out:
         raise DataError(f"image folder {Path(root).expanduser()}: no image could be decoded.")
     return torch.stack(out)
+
+
+@SOURCES.register("folder")
+class ImageFolder(DataSpec):
+    """Your own images under ``data.root`` (PNG/JPEG/WebP, searched recursively), decoded by workers."""
+
+    def _root(self, cfg: Any) -> str:
+        if not cfg.root:
+            raise DataError("data.name 'folder' needs data.root: the folder holding the training images.")
+        return cfg.root
+
+    def build_source(self, cfg: Any, batch_size: int, device: torch.device, seed: int, rank: int, world_size: int,
+                     holdout: bool) -> LoaderSource:  # fmt: skip
+        dataset = ImageFolderDataset(self._root(cfg), cfg.image_size, cfg.channels, cfg.crop, cfg.skip_bad_files, limit=cfg.limit)
+        return LoaderSource(dataset, batch_size, device, seed, cfg.num_workers, rank, world_size)
+
+    def load_real(self, cfg: Any, split: str | None, limit: int | None, seed: int) -> torch.Tensor:
+        limit = limit if limit is not None else cfg.limit
+        return load_folder_tensor(self._root(cfg), cfg.image_size, cfg.channels, limit=limit, skip_bad_files=cfg.skip_bad_files)
+
+    def reference(self, cfg: Any, split: str) -> str | None:
+        # A folder has no held-out split: it is compared with itself (said in the eval protocol).
+        return cfg.root

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gankit.data.fetch import SPLIT_PREFIX, dataset_spec, find_dataset
 from gankit.errors import DataError
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -26,7 +27,6 @@ _DTYPES: dict[int, np.dtype] = {
     0x0E: np.dtype(">f8"),
 }
 _CODES: dict[str, int] = {dt.str[1:]: code for code, dt in _DTYPES.items()}
-SPLIT_PREFIX = {"train": "train", "test": "t10k"}
 
 
 def _decode(raw: bytes, path: Path) -> np.ndarray:
@@ -114,8 +114,6 @@ def load_idx_dataset(name: str, split: str, root: str | Path | None = None) -> t
     ``root`` is the folder holding the four standard files; None searches the gankit data
     cache and the system dataset folders (see :func:`gankit.data.fetch.find_dataset`).
     """
-    from gankit.data.fetch import dataset_spec, find_dataset
-
     spec = dataset_spec(name)
     if split not in SPLIT_PREFIX:
         raise DataError(f"unknown split {split!r} for {name}; valid: {', '.join(SPLIT_PREFIX)} (data.split).")

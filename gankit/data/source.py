@@ -12,6 +12,7 @@ from typing import Any, Iterator, Literal, Protocol, runtime_checkable
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from gankit.core.batch import Batch
 from gankit.errors import DataError
 
 
@@ -21,7 +22,7 @@ class DataSource(Protocol):
     sample_shape: tuple[int, ...]
     num_items: int
 
-    def next_batch(self) -> torch.Tensor: ...
+    def next_batch(self) -> Batch: ...
     def state_dict(self) -> dict[str, int]: ...
     def load_state_dict(self, state: dict[str, int]) -> None: ...
 
@@ -51,7 +52,7 @@ def _check_layout(num_items: int, batch_size: int, rank: int, world_size: int) -
 
 
 def _to_float(x: torch.Tensor) -> torch.Tensor:
-    return x.float().div_(127.5).sub_(1.0) if x.dtype == torch.uint8 else x.float()
+    return x.float().div_(127.5).sub_(1.0) if x.dtype == torch.uint8 else x
 
 
 class _ResumableMixin:
@@ -95,11 +96,15 @@ class TensorSource(_ResumableMixin):
         seed: int,
         rank: int = 0,
         world_size: int = 1,
+        labels: torch.Tensor | None = None,
     ) -> None:
         if data.ndim not in (2, 4):
             raise DataError(f"expected images (N, C, H, W) or points (N, D), got a tensor of shape {tuple(data.shape)}.")
         self.device = torch.device(device)
         self.data = data.to(self.device)
+        if labels is not None and len(labels) != len(data):
+            raise DataError(f"{len(labels)} labels for {len(data)} items: each item needs exactly one label.")
+        self.labels = labels.long().to(self.device) if labels is not None else None
         self.kind: Literal["image", "vector"] = "image" if data.ndim == 4 else "vector"
         self.sample_shape = tuple(int(s) for s in data.shape[1:])
         self.num_items = int(data.shape[0])
@@ -117,11 +122,12 @@ class TensorSource(_ResumableMixin):
         assert self._order is not None
         return self._order
 
-    def next_batch(self) -> torch.Tensor:
+    def next_batch(self) -> Batch:
         idx = self._epoch_order()[self.pos]
         self._advance()
         x = self.data.index_select(0, idx)
-        return x.float().div_(127.5).sub_(1.0) if x.dtype == torch.uint8 else x
+        c = self.labels.index_select(0, idx) if self.labels is not None else None
+        return Batch(x=_to_float(x), c=c)
 
     def load_state_dict(self, state: dict[str, int]) -> None:
         self._set_state(state)
@@ -194,7 +200,7 @@ class LoaderSource(_ResumableMixin):
         )
         self._it: Iterator[Any] | None = None
 
-    def next_batch(self) -> torch.Tensor:
+    def next_batch(self) -> Batch:
         if self._it is None:
             self._sampler.epoch, self._sampler.start = self.epoch, self.pos
             self._it = iter(self._loader)
@@ -202,9 +208,10 @@ class LoaderSource(_ResumableMixin):
         self._advance()
         if self.pos == 0:
             self._it = None  # epoch done; the next call starts the next epoch's order
+        c = None
         if isinstance(batch, (tuple, list)):
-            batch = batch[0]
-        return _to_float(batch.to(self.device, non_blocking=self._pin))
+            batch, c = batch[0], (batch[1].to(self.device, non_blocking=self._pin).long() if len(batch) > 1 else None)
+        return Batch(x=_to_float(batch.to(self.device, non_blocking=self._pin)), c=c)
 
     def load_state_dict(self, state: dict[str, int]) -> None:
         self._set_state(state)

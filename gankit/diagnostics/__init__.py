@@ -7,6 +7,10 @@ Entry points (imported lazily, so ``import gankit.diagnostics`` is cheap):
 * :func:`diagnose`, :func:`write_report`, :func:`summary_text` -- ``gankit doctor RUN_DIR``;
 * :func:`recommend`, :func:`format_recommendation` -- ``gankit recommend --task ...``;
 * :class:`RuleEngine`, :class:`Finding`, :class:`RuleContext` -- the rules themselves.
+
+Modules: ``thresholds`` (the numbers), ``context`` (the recipe as the rules see it), ``records``
+(History, Finding), ``checks`` (the rules), ``remedies``, ``engine``; ``report`` / ``plots`` /
+``html_report`` behind ``doctor``; ``monitor``; ``recommend``.
 """
 
 from __future__ import annotations
@@ -17,19 +21,19 @@ from typing import Any
 _EXPORTS = {
     "Monitor": "gankit.diagnostics.monitor",
     "MonitorSettings": "gankit.diagnostics.monitor",
-    "diagnose": "gankit.diagnostics.doctor",
+    "diagnose": "gankit.diagnostics.report",
     "write_report": "gankit.diagnostics.doctor",
-    "summary_text": "gankit.diagnostics.doctor",
-    "DoctorReport": "gankit.diagnostics.doctor",
+    "summary_text": "gankit.diagnostics.report",
+    "DoctorReport": "gankit.diagnostics.report",
     "recommend": "gankit.diagnostics.recommend",
     "format_recommendation": "gankit.diagnostics.recommend",
     "Recommendation": "gankit.diagnostics.recommend",
     "TASKS": "gankit.diagnostics.recommend",
-    "RuleEngine": "gankit.diagnostics.rules",
-    "RuleContext": "gankit.diagnostics.rules",
-    "Finding": "gankit.diagnostics.rules",
-    "RULES": "gankit.diagnostics.rules",
-    "evaluate_records": "gankit.diagnostics.rules",
+    "RuleEngine": "gankit.diagnostics.engine",
+    "RuleContext": "gankit.diagnostics.context",
+    "Finding": "gankit.diagnostics.records",
+    "RULES": "gankit.diagnostics.thresholds",
+    "evaluate_records": "gankit.diagnostics.engine",
 }
 
 __all__ = [

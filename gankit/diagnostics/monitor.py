@@ -1,8 +1,9 @@
-"""In-training diagnostics: a trainer :class:`~gankit.train.trainer.Hook` that watches the logged
-numbers, warns once per rule, and measures sample diversity at evaluation steps.
+"""In-training diagnostics: an engine :class:`~gankit.core.hooks.Hook` that watches the logged
+numbers, warns once per rule, and measures sample diversity at evaluation steps. It sees the run
+only through :class:`~gankit.core.hooks.RunView`.
 
-* ``on_log`` feeds every logged record into a :class:`~gankit.diagnostics.rules.RuleEngine` and
-  prints each finding once via ``trainer.warn`` (recorded as ``kind: warning`` with the rule name
+* ``on_log`` feeds every logged record into a :class:`~gankit.diagnostics.engine.RuleEngine` and
+  prints each finding once via ``run.warn`` (recorded as ``kind: warning`` with the rule name
   and the evidence numbers).
 * ``on_eval`` draws a fixed generated batch (``n_samples`` from noise seeded by ``cfg.seed``) and
   compares its mean pairwise feature distance with that of a fixed real batch loaded once in
@@ -12,7 +13,7 @@ numbers, warns once per rule, and measures sample diversity at evaluation steps.
 * ``state_dict`` holds the engine (window, peaks, which rules fired), so a resumed run does not
   repeat its warnings.
 
-The D(x)/D(G(z)) histograms are logged to TensorBoard by the trainer itself.
+The D(x)/D(G(z)) histograms are logged to TensorBoard by the engine itself.
 """
 
 from __future__ import annotations
@@ -25,18 +26,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from gankit.diagnostics.rules import (
-    COLLAPSE_WARMUP_STEPS,
-    DEFAULT_WINDOW,
-    Finding,
-    RuleContext,
-    RuleEngine,
-)
-from gankit.train.trainer import Hook
+from gankit.core.hooks import Hook, RunView
+from gankit.diagnostics.context import RuleContext
+from gankit.diagnostics.engine import RuleEngine
+from gankit.diagnostics.records import Finding
+from gankit.diagnostics.thresholds import COLLAPSE_WARMUP_STEPS, DEFAULT_WINDOW
 
 if TYPE_CHECKING:
     from gankit.config import Config
-    from gankit.train.trainer import Trainer
 
 #: Offset added to ``cfg.seed`` for the monitor's fixed noise (distinct from the grid's and FID's).
 NOISE_SEED_OFFSET = 15_485_863
@@ -133,7 +130,7 @@ class DiversityProbe:
 
 
 class Monitor(Hook):
-    """Diagnostics hook: ``Trainer(cfg, run_dir, hooks=[..., Monitor(cfg)])``."""
+    """Diagnostics hook: pass ``Monitor(cfg)`` in the engine's ``hooks``."""
 
     def __init__(self, cfg: Config, settings: MonitorSettings | None = None) -> None:
         self.cfg = cfg
@@ -146,9 +143,9 @@ class Monitor(Hook):
 
     # ------------------------------------------------------------------ hook
 
-    def on_start(self, trainer: Trainer) -> None:
+    def on_start(self, run: RunView) -> None:
         s = self.settings
-        if not (s.enabled and s.diversity and trainer.is_main):
+        if not (s.enabled and s.diversity and run.is_main):
             return
         from gankit.data import load_real_images
 
@@ -157,25 +154,25 @@ class Monitor(Hook):
         real = load_real_images(data, limit=n, seed=self.cfg.seed)
         if real.shape[0] < 2:
             return
-        space = self._space(trainer, tuple(real.shape[1:]))
+        space = self._space(run, tuple(real.shape[1:]))
         extractor = None
         if space == "fmnist":
             try:
-                extractor = _load_fmnist_extractor(trainer.fabric.device)
+                extractor = _load_fmnist_extractor(run.device)
             except Exception as e:  # missing weights / torch-fidelity: fall back, say so once
                 if s.features == "fmnist":
                     raise
                 _note(
-                    trainer,
+                    run,
                     f"diagnostics: Fashion-MNIST features unavailable ({str(e).splitlines()[0]}); measuring diversity in pixel space",
                 )
                 space = "pixels"
         self.probe = DiversityProbe(real, space, extractor)
         gen = torch.Generator().manual_seed(self.cfg.seed + NOISE_SEED_OFFSET)
-        self.z = torch.randn(real.shape[0], trainer.gan.z_dim, generator=gen).to(trainer.fabric.device)
+        self.z = torch.randn(real.shape[0], run.signature["z_dim"], generator=gen).to(run.device)
 
-    def _space(self, trainer: Trainer, shape: tuple[int, ...]) -> str:
-        if trainer.source.kind == "vector" or len(shape) == 1:
+    def _space(self, run: RunView, shape: tuple[int, ...]) -> str:
+        if run.data_kind == "vector" or len(shape) == 1:
             return "points"
         if self.settings.features == "pixels":
             return "pixels"
@@ -183,21 +180,21 @@ class Monitor(Hook):
             return "fmnist"
         return "pixels"
 
-    def on_log(self, trainer: Trainer, step: int, values: dict[str, float]) -> None:
+    def on_log(self, run: RunView, step: int, values: dict[str, float]) -> None:
         if self.settings.enabled:
-            self._report(trainer, self.engine.feed({"kind": "train", "step": step, **values}))
+            self._report(run, self.engine.feed({"kind": "train", "step": step, **values}))
 
-    def on_eval(self, trainer: Trainer, step: int) -> dict[str, float]:
-        if not (self.settings.enabled and trainer.is_main and self.probe is not None and self.z is not None):
+    def on_eval(self, run: RunView, step: int) -> dict[str, float]:
+        if not (self.settings.enabled and run.is_main and self.probe is not None and self.z is not None):
             return {}
-        out = self.probe.measure(trainer.generate(self.z))
-        self._report(trainer, self.engine.feed({"kind": "eval", "step": step, **out}))
+        out = self.probe.measure(run.generate(self.z))
+        self._report(run, self.engine.feed({"kind": "eval", "step": step, **out}))
         return out
 
-    def _report(self, trainer: Trainer, findings: list[Finding]) -> None:
+    def _report(self, run: RunView, findings: list[Finding]) -> None:
         for f in findings:
             self.findings.append(f)
-            trainer.warn(f.message(), rule=f.rule, **f.evidence)
+            run.warn(f.message(), rule=f.rule, **f.evidence)
 
     def state_dict(self) -> dict[str, Any]:
         return {"engine": self.engine.state_dict()}
@@ -207,8 +204,8 @@ class Monitor(Hook):
             self.engine.load_state_dict(state["engine"])
 
 
-def _note(trainer: Trainer, text: str) -> None:
-    if trainer.is_main:
+def _note(run: RunView, text: str) -> None:
+    if run.is_main:
         from tqdm.auto import tqdm
 
         tqdm.write(text, file=sys.stderr)

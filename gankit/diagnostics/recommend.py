@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from gankit.errors import ConfigError
-from gankit.registry import did_you_mean
+from gankit.core.registry import did_you_mean
 
 TASKS = ("generate", "translate-paired", "translate-unpaired", "super-resolve", "augment")
 #: Below this many training images D memorises the data and overpowers G (Karras et al. 2020,

@@ -4,6 +4,7 @@ coverage and memorisation, each number reported with its protocol.
 Entry points (imported lazily, so ``import gankit.metrics`` is cheap):
 
 * :func:`evaluate` -- everything, returns an :class:`EvalReport` (``.format_table()``, ``.to_json()``);
+* :data:`METRICS` / :func:`metric_names` -- the registry of metrics ``evaluate`` can compute;
 * :func:`load_samples` -- a folder of images or a ``.npy`` file as a tensor;
 * :class:`FIDTracker` -- fast FID during training against cached reference statistics;
 * :func:`get_extractor` -- the ``fmnist`` / ``inception`` feature extractors;
@@ -19,7 +20,8 @@ from typing import Any
 _EXPORTS = {
     "evaluate": "gankit.metrics.evaluation",
     "to_uint8": "gankit.metrics.evaluation",
-    "METRICS": "gankit.metrics.evaluation",
+    "METRICS": "gankit.metrics.registry",
+    "metric_names": "gankit.metrics.registry",
     "load_samples": "gankit.metrics.reference",
     "parse_reference": "gankit.metrics.reference",
     "FIDTracker": "gankit.metrics.tracker",

@@ -9,6 +9,8 @@ from typing import Any
 
 from gankit.utils.io import atomic_path
 
+_HASHES: dict[tuple[str, int, int, int], str] = {}
+
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()
@@ -19,6 +21,16 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
                 break
             h.update(block)
     return h.hexdigest()
+
+
+def sha256_file_cached(path: str | Path) -> str:
+    """:func:`sha256_file`, remembered per (resolved path, size, mtime, inode): a changed file is hashed again."""
+    p = Path(path).expanduser().resolve()
+    st = p.stat()
+    key = (str(p), st.st_size, st.st_mtime_ns, st.st_ino)
+    if key not in _HASHES:
+        _HASHES[key] = sha256_file(p)
+    return _HASHES[key]
 
 
 def write_json_atomic(path: str | Path, obj: Any) -> None:

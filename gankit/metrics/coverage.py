@@ -129,3 +129,28 @@ def plot_coverage(
     ax.set_title(title or f"samples vs. true means ({threshold_sigmas:g} sigma circles)", fontsize=9)
     fig.tight_layout()
     return save_figure(fig, path)
+
+
+def report(ctx) -> None:
+    """``coverage`` of :func:`gankit.metrics.evaluate`: 2D points against ``ctx.mixture``; plot into ``ctx.out``."""
+    from gankit.metrics.protocol import MetricResult, Protocol
+
+    x, mixture, seed = ctx.x, ctx.mixture, ctx.seed
+    if mixture is None:
+        raise GankitError("'coverage' needs the true mixture: pass mixture='ring8' or 'grid25' (CLI --mixture).")
+    if x.shape[1] != 2:
+        raise GankitError(f"'coverage' needs 2D points (N x 2); got N x {x.shape[1]}.")
+    with ctx.timed("coverage"):
+        means, sigma = load_mixture(mixture)
+        res = mode_coverage(x, means, sigma)
+    proto = Protocol(
+        extractor="none", extractor_hash=None, n_generated=res.n_samples, n_reference=None,
+        reference=f"mixture:{mixture}", resize="none", seed=seed,
+    )  # fmt: skip
+    details = {**res.to_dict(), "sigma": sigma, "threshold": f"{THRESHOLD_SIGMAS:g} sigma"}
+    ctx.report.add(MetricResult("coverage.modes", float(res.modes_covered), proto, details=details))
+    ctx.report.add(MetricResult("coverage.hq_fraction", res.hq_fraction, proto))
+    ctx.report.add(MetricResult("coverage.reverse_kl", res.reverse_kl, proto))
+    if ctx.out is not None:
+        title = f"{mixture}: {res.modes_covered}/{res.n_modes} modes, {100 * res.hq_fraction:.1f}% high quality"
+        ctx.report.artifacts["coverage_plot"] = str(plot_coverage(x[: res.n_samples], means, sigma, ctx.out / "coverage.png", title=title))

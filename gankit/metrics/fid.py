@@ -41,3 +41,13 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
 def fid_from_features(features_1: np.ndarray, features_2: np.ndarray) -> float:
     """FID between two feature sets (N1, F) and (N2, F)."""
     return frechet_distance(*feature_statistics(features_1), *feature_statistics(features_2))
+
+
+def report(ctx) -> None:
+    """``fid`` of :func:`gankit.metrics.evaluate`: generated features against the reference statistics."""
+    from gankit.metrics.protocol import MetricResult
+
+    rs = ctx.ref_stats
+    with ctx.timed("fid"):
+        mu, sigma = feature_statistics(ctx.gen["features"])
+        ctx.report.add(MetricResult("fid", frechet_distance(mu, sigma, rs.mu, rs.sigma), ctx.proto(ctx.ext, rs.n, rs.reference)))

@@ -27,3 +27,14 @@ def inception_score(logits: np.ndarray, splits: int = DEFAULT_SPLITS, seed: int 
         raise GankitError(f"the Inception Score with {splits} splits needs at least {splits} samples; got {len(logits)}.")
     out = isc_features_to_metric(torch.from_numpy(logits), splits=splits, shuffle=shuffle, rng_seed=seed)
     return {"mean": float(out[KEY_METRIC_ISC_MEAN]), "std": float(out[KEY_METRIC_ISC_STD]), "splits": splits}
+
+
+def report(ctx) -> None:
+    """``is`` of :func:`gankit.metrics.evaluate`, from the extractor's logits of the generated images."""
+    from gankit.metrics.protocol import MetricResult
+
+    logits = ctx.gen["logits"]
+    with ctx.timed("is"):
+        s = inception_score(logits, seed=ctx.seed)
+    details = {"splits": s["splits"], "classes": int(logits.shape[1])}
+    ctx.report.add(MetricResult("is", s["mean"], ctx.proto(ctx.ext), std=s["std"], details=details))

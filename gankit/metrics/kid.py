@@ -44,3 +44,14 @@ def kid_from_features(
         verbose=False,
     )
     return {"mean": float(out[KEY_METRIC_KID_MEAN]), "std": float(out[KEY_METRIC_KID_STD]), "subset_size": size, "subsets": subsets}
+
+
+def report(ctx) -> None:
+    """``kid`` of :func:`gankit.metrics.evaluate`: generated features against the reference features."""
+    from gankit.metrics.protocol import MetricResult
+
+    rs = ctx.ref_stats
+    with ctx.timed("kid"):
+        k = kid_from_features(ctx.gen["features"], rs.features, seed=ctx.seed)
+    details = {"subsets": k["subsets"], "subset_size": k["subset_size"]}
+    ctx.report.add(MetricResult("kid", k["mean"], ctx.proto(ctx.ext, rs.n, rs.reference), std=k["std"], details=details))

@@ -175,3 +175,31 @@ def plot_closest_pairs(
     fig.suptitle("closest generated/train pairs (pixel L2 distance, pixels in [0,1])", fontsize=8)
     fig.tight_layout()
     return save_figure(fig, path)
+
+
+def report(ctx) -> None:
+    """``memorization`` of :func:`gankit.metrics.evaluate`: train = ``ctx.train_ref``, held out = ``ctx.ref``."""
+    from gankit.metrics.protocol import MetricResult
+    from gankit.metrics.reference import check_shapes, parse_reference
+
+    x, shape, reference, seed = ctx.x, ctx.shape, ctx.reference, ctx.seed
+    train = parse_reference(ctx.train_ref)
+    tr_img, ho_img = ctx.ref_images(train), ctx.ref_images(reference)
+    if train.kind == "dataset":
+        check_shapes(shape, tuple(tr_img.shape[1:]), train)
+    if reference.kind == "dataset":
+        check_shapes(shape, tuple(ho_img.shape[1:]), reference)
+    with ctx.timed("memorization_pixels"):
+        pix = memorization_ratios(pixel_vectors(x), pixel_vectors(tr_img), pixel_vectors(ho_img), seed=seed)
+    pp = ctx.proto(None, pix.n_train, train.spec, held_out=reference.spec, n_held_out=pix.n_held_out)
+    ctx.report.add(MetricResult("memorization.pixel_ratio_mean", pix.ratio_mean, pp, details=pix.summary()))
+    ctx.report.add(MetricResult("memorization.pixel_ratio_median", pix.ratio_median, pp))
+    with ctx.timed("memorization_features"):
+        tr_stats, ho_stats = ctx.stats(train, n=None), ctx.stats(reference, n=None)
+        feat = memorization_ratios(ctx.gen["features"], tr_stats.features, ho_stats.features, seed=seed)
+    fp = ctx.proto(ctx.ext, feat.n_train, train.spec, held_out=reference.spec, n_held_out=feat.n_held_out)
+    ctx.report.add(MetricResult("memorization.feature_ratio_mean", feat.ratio_mean, fp, details=feat.summary()))
+    ctx.report.add(MetricResult("memorization.feature_ratio_median", feat.ratio_median, fp))
+    if ctx.out is not None:
+        path = plot_closest_pairs(x, tr_img, pix.d_train, pix.train_index, ctx.out / "memorization_pairs.png")
+        ctx.report.artifacts["memorization_pairs"] = str(path)

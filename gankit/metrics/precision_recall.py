@@ -48,3 +48,15 @@ def precision_recall(
         "f_score": float(out[KEY_METRIC_F_SCORE]),
         "k": k,
     }
+
+
+def report(ctx) -> None:
+    """``pr`` of :func:`gankit.metrics.evaluate`: ``precision`` and ``recall`` against the reference features."""
+    from gankit.metrics.protocol import MetricResult
+
+    rs = ctx.ref_stats
+    with ctx.timed("pr"):
+        pr = precision_recall(ctx.gen["features"], rs.features)
+    p = ctx.proto(ctx.ext, rs.n, rs.reference)
+    ctx.report.add(MetricResult("precision", pr["precision"], p, details={"k": pr["k"]}))
+    ctx.report.add(MetricResult("recall", pr["recall"], p, details={"k": pr["k"]}))

@@ -4,11 +4,15 @@ Cache location: ``$GANKIT_CACHE/refstats/`` if ``GANKIT_CACHE`` is set, else
 ``~/.cache/gankit/refstats/``. One safetensors file per key (no pickle), written atomically.
 
 The key is a hash of every protocol field that affects reference statistics: the reference
-(canonical spec, plus a fingerprint of the files for a folder), the extractor name and the full
+(canonical spec, plus a fingerprint of its files: for a dataset split the SHA-256 of the IDX image
+file's contents -- so two ``data_root`` folders with different files never share an entry -- and
+for a folder the image files' names, sizes and mtimes), the extractor name and the full
 SHA-256 of its weights, the number of reference samples used, the seed choosing them, the resize
 method, the image shape and the cache format version. (The number of *generated* samples is a
 protocol field too but does not change reference statistics, so it is not in the key.) Changing
-any of these makes a new entry; a corrupt entry is recomputed and replaced.
+any of these makes a new entry; a corrupt entry is recomputed and replaced. The entry's metadata
+holds the fields (``fields``) and, for a dataset, each file's path, size, mtime and SHA-256
+(``files``); a hit is used only if its stored fields equal the ones just computed.
 """
 
 from __future__ import annotations
@@ -24,8 +28,8 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
-from safetensors import SafetensorError
-from safetensors.numpy import load_file, save_file
+from safetensors import SafetensorError, safe_open
+from safetensors.numpy import save_file
 
 from gankit.errors import GankitError
 from gankit.utils.io import atomic_path
@@ -34,6 +38,7 @@ from gankit.metrics.fid import feature_statistics
 from gankit.metrics.reference import (
     Reference,
     check_shapes,
+    dataset_fingerprint,
     folder_fingerprint,
     load_reference_images,
     parse_reference,
@@ -72,6 +77,13 @@ class RefStats:
     key: str
     path: Path | None
     hit: bool  # loaded from the cache
+
+
+def _diff(stored: Any, fields: dict[str, Any]) -> str:
+    if not isinstance(stored, dict):
+        return "no protocol fields stored"
+    keys = sorted(k for k in set(stored) | set(fields) if stored.get(k) != fields.get(k))
+    return "differs in " + ", ".join(keys)
 
 
 class _Lazy:
@@ -113,12 +125,14 @@ def get_reference_stats(
         ref_shape = tuple(int(s) for s in images.shape[1:])
         if image_shape is not None:
             check_shapes(image_shape, ref_shape, ref)
-        total, fingerprint = len(images), ref.spec
+        total = len(images)
+        fingerprint, files = dataset_fingerprint(ref, data_root)
     else:
         if image_shape is None:
             raise GankitError(f"reference folder {ref.spec}: pass image_shape (the generated samples' C x H x W).")
         ref_shape = tuple(int(s) for s in image_shape)
         fingerprint, total = folder_fingerprint(ref.path)  # type: ignore[arg-type]
+        files = []
     n_used = total if n is None else min(int(n), total)
     resize = extractor.resize_method(ref_shape)
     fields = {
@@ -144,12 +158,17 @@ def get_reference_stats(
 
     if cache and path.is_file():
         try:
-            data = load_file(str(path))
+            with safe_open(str(path), framework="numpy") as f:
+                stored = json.loads((f.metadata() or {}).get("fields", "null"))
+                data = {k: f.get_tensor(k) for k in ("mu", "sigma", "features", "logits")}
             feats, logits = data["features"].astype(np.float64), data["logits"].astype(np.float64)
-            if len(feats) == n_used:
+            if stored != fields:
+                warnings.warn(f"reference cache {path} was made for other inputs ({_diff(stored, fields)}); recomputing", stacklevel=2)
+            elif len(feats) == n_used:
                 return make(feats, logits, True, path, data["mu"].astype(np.float64), data["sigma"].astype(np.float64))
-            warnings.warn(f"reference cache {path} has {len(feats)} items, expected {n_used}; recomputing", stacklevel=2)
-        except (SafetensorError, KeyError, OSError) as e:
+            else:
+                warnings.warn(f"reference cache {path} has {len(feats)} items, expected {n_used}; recomputing", stacklevel=2)
+        except (SafetensorError, KeyError, OSError, ValueError) as e:
             warnings.warn(f"reference cache {path} is unreadable ({e}); recomputing", stacklevel=2)
 
     images = loader()
@@ -166,6 +185,7 @@ def get_reference_stats(
     if cache:
         meta = {
             "fields": json.dumps(fields, sort_keys=True),
+            "files": json.dumps(files),
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         }
         try:

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from gankit.registry import Registry
+from gankit.core.registry import Registry
 
 GENERATORS: Registry[Any] = Registry("generator", "gankit.models")
 DISCRIMINATORS: Registry[Any] = Registry("discriminator", "gankit.models")

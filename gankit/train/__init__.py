@@ -1,1 +1,1 @@
-"""The training loop, checkpoints and logging. Entry point: :func:`gankit.train.trainer.train`."""
+"""The training loop, checkpoints and logging. Entry point: :func:`gankit.train.engine.train`."""

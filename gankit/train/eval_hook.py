@@ -1,36 +1,33 @@
 """Evaluation during training: FID for images, mode coverage for the 2D mixtures.
 
-Every ``log.eval_every`` steps the sampling generator (EMA where enabled) draws a fixed,
-seeded set of ``eval.n_samples``; FID against cached reference statistics is logged, the
-best-by-FID checkpoint is kept in ``checkpoints/best`` and the curve is plotted to ``fid.png``.
+Every ``log.eval_every`` steps the inference module (EMA where enabled) draws a fixed, seeded set
+of ``eval.n_samples``; FID against cached reference statistics is logged, the best-by-FID
+checkpoint is kept in ``checkpoints/best`` and the curve is plotted to ``fid.png``.
+
+The best checkpoint is selected on ``eval.select_on``: by default ``val``, the last 5,000 training
+images, which are then left out of training; ``gankit eval`` reports on ``test``, which selection
+never saw. ``test`` selects on the test split (optimistic: say so when reporting), ``off`` keeps
+no best checkpoint. A folder has no held-out split and is compared with itself.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
 from gankit.config import Config
-from gankit.train.trainer import Hook
+from gankit.core.hooks import Hook, RunView
+from gankit.data import data_spec
 from gankit.utils.images import to_uint8
-
-if TYPE_CHECKING:
-    from gankit.train.trainer import Trainer
-
-MIXTURES = ("ring8", "grid25")
 
 
 def default_reference(cfg: Config) -> str | None:
-    """The held-out split of the training set where there is one; a folder evaluates against itself."""
+    """What ``gankit eval`` reports against: the held-out test split where there is one."""
     if cfg.eval.reference:
         return cfg.eval.reference
-    if cfg.data.name in ("fashion-mnist", "mnist"):
-        return f"{cfg.data.name}:test"
-    if cfg.data.name == "folder":
-        return cfg.data.root
-    return None
+    return data_spec(cfg.data.name).reference(cfg.data, "test")
 
 
 def choose_extractor(cfg: Config, shape: tuple[int, ...]) -> str | None:
@@ -38,6 +35,28 @@ def choose_extractor(cfg: Config, shape: tuple[int, ...]) -> str | None:
     if cfg.eval.extractor != "auto":
         return cfg.eval.extractor
     return "fmnist" if tuple(shape) == (1, 28, 28) else None
+
+
+def _fid_runs(cfg: Config) -> bool:
+    spec = data_spec(cfg.data.name)
+    if cfg.eval.fid == "off" or spec.kind == "vector":
+        return False
+    return choose_extractor(cfg, spec.sample_shape(cfg.data)) is not None and default_reference(cfg) is not None
+
+
+def holds_out_val(cfg: Config) -> bool:
+    """Whether training leaves the validation items out: selection on ``val`` of a dataset that has one."""
+    ec = cfg.eval
+    spec = data_spec(cfg.data.name)
+    return (ec.select_on == "val" and ec.keep_best and not ec.reference and cfg.data.split == "train"
+            and spec.reference(cfg.data, "val") not in (None, spec.reference(cfg.data, "test")) and _fid_runs(cfg))  # fmt: skip
+
+
+def selection_reference(cfg: Config) -> str | None:
+    """The reference the in-loop FID (and so the best checkpoint) is measured against."""
+    if holds_out_val(cfg):
+        return data_spec(cfg.data.name).reference(cfg.data, "val")
+    return default_reference(cfg)
 
 
 class EvalHook(Hook):
@@ -48,16 +67,18 @@ class EvalHook(Hook):
         self.history: list[list[float]] = []  # [step, value]
         self.tracker: Any = None
         self.enabled = False
+        self.mixture = data_spec(cfg.data.name).mixture(cfg.data) is not None
+        self.keep_best = cfg.eval.keep_best and cfg.eval.select_on != "off"
 
-    def on_start(self, trainer: "Trainer") -> None:
-        shape = trainer.source.sample_shape
+    def on_start(self, run: RunView) -> None:
+        shape = run.sample_shape
         ec = self.cfg.eval
         if ec.fid == "off":
             return
-        if self.cfg.data.name in MIXTURES:
+        if self.mixture:
             self.enabled = True
             return
-        extractor, ref = choose_extractor(self.cfg, shape), default_reference(self.cfg)
+        extractor, ref = choose_extractor(self.cfg, shape), selection_reference(self.cfg)
         if extractor is None or ref is None:
             if ec.fid == "on":
                 from gankit.errors import ConfigError
@@ -68,28 +89,29 @@ class EvalHook(Hook):
                 )
             return
         self.enabled = True
-        if trainer.is_main:
+        self.reference = ref
+        if run.is_main:
             from gankit.metrics import FIDTracker
 
-            data_root = self.cfg.data.root if self.cfg.data.name in ("fashion-mnist", "mnist") else None
+            data_root = self.cfg.data.root if data_spec(self.cfg.data.name).has_labels else None
             self.tracker = FIDTracker(
-                extractor, ref=ref, n_ref=ec.n_reference, seed=self.cfg.seed, device=str(trainer.fabric.device),
+                extractor, ref=ref, n_ref=ec.n_reference, seed=self.cfg.seed, device=str(run.device),
                 image_shape=tuple(shape), inception_weights=ec.inception_weights, data_root=data_root,
             )  # fmt: skip
 
-    def _samples(self, trainer: "Trainer") -> torch.Tensor:
+    def _samples(self, run: RunView) -> torch.Tensor:
         gen = torch.Generator().manual_seed(self.cfg.seed + 104729)
-        z = torch.randn(self.cfg.eval.n_samples, self.cfg.model.z_dim, generator=gen).to(trainer.fabric.device)
-        return trainer.generate(z).cpu()
+        z = torch.randn(self.cfg.eval.n_samples, run.signature["z_dim"], generator=gen).to(run.device)
+        return run.generate(z).cpu()
 
-    def on_eval(self, trainer: "Trainer", step: int) -> dict[str, float]:
+    def on_eval(self, run: RunView, step: int) -> dict[str, float]:
         if not self.enabled:
             return {}
         out: dict[str, float] = {}
         is_best = False
-        if trainer.is_main:
-            samples = self._samples(trainer)
-            if self.cfg.data.name in MIXTURES:
+        if run.is_main:
+            samples = self._samples(run)
+            if self.mixture:
                 from gankit.metrics.coverage import mixture_coverage
 
                 cov = mixture_coverage(samples, self.cfg.data.name)
@@ -103,11 +125,11 @@ class EvalHook(Hook):
                 if is_best:
                     self.best, self.best_step = fid, step
                 out = {"fid": fid, "fid_best": self.best}
-                self._plot(trainer.run_dir)
-        if trainer.fabric.world_size > 1:
-            is_best = bool(trainer.fabric.broadcast(is_best, src=0))
-        if is_best and self.cfg.eval.keep_best:
-            trainer.save(name="best")
+                self._plot(run.run_dir)
+        if run.world_size > 1:
+            is_best = bool(run.broadcast(is_best, src=0))
+        if is_best and self.keep_best:
+            run.save(name="best")
         return out
 
     def _plot(self, run_dir: Path) -> None:
@@ -125,7 +147,7 @@ class EvalHook(Hook):
             ax.axvline(self.best_step, color="tab:green", ls="--", lw=1, label=f"best {self.best:.2f} @ {self.best_step}")
             ax.legend(fontsize=8)
         ax.set_xlabel("step")
-        ax.set_ylabel(f"FID ({self.tracker.extractor.name}, n={self.cfg.eval.n_samples})")
+        ax.set_ylabel(f"FID vs {self.reference} ({self.tracker.extractor.name}, n={self.cfg.eval.n_samples})")
         ax.set_yscale("log")
         fig.tight_layout()
         save_figure(fig, run_dir / "fid.png")

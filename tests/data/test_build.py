@@ -20,7 +20,7 @@ def test_idx_native_size(tmp_path: Path, make_idx_folder, name: str, gz: bool) -
     src = build_source(cfg, batch_size=4, device="cpu", seed=0)
     assert isinstance(src, TensorSource)
     assert (src.kind, src.sample_shape, src.num_items) == ("image", (1, 28, 28), 20)
-    batch = src.next_batch()
+    batch = src.next_batch().x
     assert batch.shape == (4, 1, 28, 28) and batch.dtype == torch.float32
     images = torch.from_numpy(data["train"][0]).float() / 127.5 - 1
     for x in batch:  # every item is one of the file's images, scaled to [-1, 1]
@@ -37,7 +37,7 @@ def test_idx_resized_to_rgb(tmp_path: Path, make_idx_folder) -> None:
     cfg = DataConfig(root=str(tmp_path), image_size=32, channels=3, limit=8)
     src = build_source(cfg, batch_size=4, device="cpu", seed=0)
     assert (src.sample_shape, src.num_items) == ((3, 32, 32), 8)
-    batch = src.next_batch()
+    batch = src.next_batch().x
     assert batch.shape == (4, 3, 32, 32)
     assert torch.equal(batch[:, 0], batch[:, 1]) and torch.equal(batch[:, 0], batch[:, 2])
     assert torch.all(batch[:, :, :10] == 10 / 127.5 - 1) and torch.all(batch[:, :, -10:] == 200 / 127.5 - 1)
@@ -56,7 +56,7 @@ def test_toy2d(name: str, k: int) -> None:
     cfg = DataConfig(name=name, n_points=200)
     src = build_source(cfg, batch_size=16, device="cpu", seed=7)
     assert (src.kind, src.sample_shape, src.num_items) == ("vector", (2,), 200)
-    assert src.next_batch().shape == (16, 2)
+    assert src.next_batch().x.shape == (16, 2)
     points = load_real_images(cfg, seed=7)
     assert points.dtype == torch.float32 and torch.equal(points, src.data)
     assert not torch.equal(points, load_real_images(cfg, seed=8))
@@ -71,7 +71,7 @@ def test_folder(tmp_path: Path) -> None:
     cfg = DataConfig(name="folder", root=str(tmp_path), image_size=16, channels=3, num_workers=0)
     src = build_source(cfg, batch_size=2, device="cpu", seed=0)
     assert isinstance(src, LoaderSource) and (src.kind, src.sample_shape, src.num_items) == ("image", (3, 16, 16), 6)
-    batch = src.next_batch()
+    batch = src.next_batch().x
     assert batch.shape == (2, 3, 16, 16) and batch.min() >= -1 and batch.max() <= 1
     real = load_real_images(cfg, limit=4)
     assert real.shape == (4, 3, 16, 16) and real.dtype == torch.uint8

@@ -30,7 +30,7 @@ class RowDataset(Dataset):
 
 
 def _take(src, k: int) -> list[torch.Tensor]:
-    return [src.next_batch() for _ in range(k)]
+    return [src.next_batch().x for _ in range(k)]
 
 
 def _check_resume(make, split: int, total: int = 7) -> None:
@@ -81,7 +81,7 @@ def test_vectors_used_as_is_and_drop_last() -> None:
     data = torch.randn(30, 2)
     src = TensorSource(data, 7, "cpu", seed=0)  # 4 batches; 2 items dropped each epoch
     assert (src.kind, src.sample_shape) == ("vector", (2,))
-    batch = src.next_batch()
+    batch = src.next_batch().x
     assert batch.dtype == torch.float32 and any(torch.equal(batch[0], row) for row in data)
     _take(src, 3)
     assert src.state_dict() == {"epoch": 1, "pos": 0}
@@ -93,10 +93,10 @@ def test_rank_slices_are_disjoint_and_cover_the_global_batch(world_size: int) ->
     single = TensorSource(data, 4 * world_size, "cpu", seed=9)
     ranks = [TensorSource(data, 4, "cpu", seed=9, rank=r, world_size=world_size) for r in range(world_size)]
     for _ in range(6):  # crosses an epoch
-        parts = [src.next_batch().flatten().tolist() for src in ranks]
+        parts = [src.next_batch().x.flatten().tolist() for src in ranks]
         flat = [i for p in parts for i in p]
         assert len(set(flat)) == len(flat) == 4 * world_size
-        assert flat == single.next_batch().flatten().tolist()
+        assert flat == single.next_batch().x.flatten().tolist()
 
 
 def test_too_small_dataset() -> None:
@@ -122,7 +122,7 @@ def test_loader_source_resume_and_matches_tensor_source(num_workers: int) -> Non
     assert (loader.kind, loader.sample_shape, loader.num_items) == ("vector", (1,), 50)
     tensor = TensorSource(torch.arange(50, dtype=torch.float32).view(50, 1), 8, "cpu", seed=3)
     for _ in range(8):
-        assert torch.equal(loader.next_batch(), tensor.next_batch())
+        assert torch.equal(loader.next_batch().x, tensor.next_batch().x)
 
 
 @pytest.mark.parametrize("num_workers", [0, 2])
@@ -138,7 +138,7 @@ def test_loader_resume_does_not_decode_skipped_batches() -> None:
     src = LoaderSource(ds, 4, "cpu", seed=0, num_workers=0)
     ds.calls = 0  # construction reads one item for the sample shape
     src.load_state_dict({"epoch": 2, "pos": 7})
-    src.next_batch()
+    src.next_batch().x
     assert ds.calls == 4 and src.state_dict() == {"epoch": 2, "pos": 8}
 
 
@@ -146,7 +146,7 @@ def test_loader_rank_slicing() -> None:
     a = LoaderSource(RowDataset(40), 4, "cpu", seed=1, num_workers=0, rank=0, world_size=2)
     b = LoaderSource(RowDataset(40), 4, "cpu", seed=1, num_workers=0, rank=1, world_size=2)
     for _ in range(5):
-        assert not set(a.next_batch().flatten().tolist()) & set(b.next_batch().flatten().tolist())
+        assert not set(a.next_batch().x.flatten().tolist()) & set(b.next_batch().x.flatten().tolist())
 
 
 def test_loader_random_crops_survive_resume(tmp_path: Path) -> None:

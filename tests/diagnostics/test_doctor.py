@@ -8,17 +8,12 @@ import pytest
 import yaml
 
 from gankit.config import load_config
-from gankit.diagnostics.doctor import (
-    DASH,
-    diagnose,
-    pick_grids,
-    render_html,
-    summary_text,
-    write_report,
-)
+from gankit.diagnostics.doctor import write_report
+from gankit.diagnostics.html_report import pick_grids, render_html
 from gankit.diagnostics.monitor import Monitor, MonitorSettings
+from gankit.diagnostics.report import DASH, diagnose, summary_text
 from gankit.errors import CheckpointError
-from gankit.train.trainer import Trainer
+from gankit.train.engine import Engine
 
 FAST = ["log.log_every=1", "log.eval_every=10", "log.ckpt_every=1000", "log.tensorboard=false", "train.max_steps=40"]
 
@@ -40,7 +35,7 @@ def test_report_from_a_tiny_run_with_a_warning(tiny_recipe, tmp_path):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     cfg = load_config(tiny_recipe, FAST + ["optim.g.lr=1e-12", "optim.d.lr=2e-3"])
-    Trainer(cfg, run_dir, hooks=[Monitor(cfg, MonitorSettings(features="pixels"))]).fit()  # default window, as the doctor
+    Engine(cfg, run_dir, hooks=[Monitor(cfg, MonitorSettings(features="pixels"))]).fit()  # default window, as the doctor
     (run_dir / "metrics.jsonl").open("a").write(json.dumps({"kind": "eval", "step": 40, "fid": 12.5}) + "\n")
 
     rep = diagnose(run_dir)
@@ -72,7 +67,7 @@ def test_healthy_tiny_run_reports_no_warnings(tiny_recipe, tmp_path):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     cfg = load_config(tiny_recipe, FAST + ["train.max_steps=20"])
-    Trainer(cfg, run_dir, hooks=[Monitor(cfg)]).fit()
+    Engine(cfg, run_dir, hooks=[Monitor(cfg)]).fit()
     rep = diagnose(run_dir)
     assert rep.warnings == [] and rep.status == "finished" and rep.healthy
     assert "warnings:  none" in summary_text(rep)

@@ -15,8 +15,9 @@ from gankit.diagnostics.monitor import (
     mean_pairwise_distance,
     pixel_features,
 )
+from gankit.diagnostics.thresholds import COLLAPSE_WARMUP_STEPS
 from gankit.train.logger import read_metrics
-from gankit.train.trainer import Trainer
+from gankit.train.engine import Engine
 
 FAST = ["log.log_every=1", "log.eval_every=10", "log.ckpt_every=1000", "log.tensorboard=false", "train.max_steps=40"]
 # "A D trained on real data against a frozen noise G": G's learning rate is ~0, D's is high.
@@ -28,7 +29,7 @@ def run(tiny_recipe, run_dir, overrides, settings=SETTINGS, resume_from=None):
     cfg = load_config(tiny_recipe, FAST + overrides)
     run_dir.mkdir(parents=True, exist_ok=True)
     mon = Monitor(cfg, settings)
-    Trainer(cfg, run_dir, resume_from=resume_from, hooks=[mon]).fit()
+    Engine(cfg, run_dir, resume_from=resume_from, hooks=[mon]).fit()
     return mon, read_metrics(run_dir, "warning")
 
 
@@ -55,7 +56,7 @@ def test_healthy_short_run_is_silent_and_logs_diversity(tiny_recipe, tmp_path):
     # default settings (window 10, fmnist features where available): 40 steps logged at every step
     cfg = load_config(tiny_recipe, FAST)
     (tmp_path / "run").mkdir()
-    Trainer(cfg, tmp_path / "run", hooks=[Monitor(cfg)]).fit()
+    Engine(cfg, tmp_path / "run", hooks=[Monitor(cfg)]).fit()
     assert read_metrics(tmp_path / "run", "warning") == []
     evals = read_metrics(tmp_path / "run", "eval")
     assert [e["step"] for e in evals] == [10, 20, 30, 40]
@@ -90,7 +91,7 @@ def test_fmnist_space_logs_class_kl(tiny_recipe, tmp_path, monkeypatch):
     cfg = load_config(tiny_recipe, FAST + ["train.max_steps=10"])
     (tmp_path / "run").mkdir()
     mon = Monitor(cfg, MonitorSettings(features="auto"))
-    Trainer(cfg, tmp_path / "run", hooks=[mon]).fit()
+    Engine(cfg, tmp_path / "run", hooks=[mon]).fit()
     assert mon.probe is not None and mon.probe.space == "fmnist"
     (e,) = read_metrics(tmp_path / "run", "eval")
     assert e["class_kl"] == pytest.approx(math.log(10)) and e["class_kl_real"] == pytest.approx(math.log(10))
@@ -104,7 +105,7 @@ def test_missing_extractor_falls_back_to_pixels(tiny_recipe, tmp_path, monkeypat
     cfg = load_config(tiny_recipe, FAST + ["train.max_steps=10"])
     (tmp_path / "run").mkdir()
     mon = Monitor(cfg, MonitorSettings(features="auto"))
-    Trainer(cfg, tmp_path / "run", hooks=[mon]).fit()
+    Engine(cfg, tmp_path / "run", hooks=[mon]).fit()
     assert mon.probe.space == "pixels" and "pixel space" in capsys.readouterr().err
     (e,) = read_metrics(tmp_path / "run", "eval")
     assert "diversity_ratio" in e and "class_kl" not in e
@@ -116,7 +117,7 @@ def test_points_space_on_a_2d_mixture(tiny_recipe, tmp_path):
     cfg = load_config(tiny_recipe, FAST + over)
     (tmp_path / "run").mkdir()
     mon = Monitor(cfg, MonitorSettings(n_samples=64))
-    Trainer(cfg, tmp_path / "run", hooks=[mon]).fit()
+    Engine(cfg, tmp_path / "run", hooks=[mon]).fit()
     assert mon.probe.space == "points"
     (e,) = read_metrics(tmp_path / "run", "eval")
     assert e["diversity_ratio"] > 0
@@ -125,6 +126,70 @@ def test_points_space_on_a_2d_mixture(tiny_recipe, tmp_path):
 def test_disabled_monitor_does_nothing(tiny_recipe, tmp_path):
     _, warnings = run(tiny_recipe, tmp_path / "run", FROZEN_G + ["train.max_steps=30"], MonitorSettings(enabled=False))
     assert warnings == [] and read_metrics(tmp_path / "run", "eval") == []
+
+
+# --------------------------------------------------------------------------- the hook on a bare RunView
+
+
+class FakeRun:
+    """The :class:`~gankit.core.hooks.RunView` names the Monitor may use, without an engine."""
+
+    def __init__(self, cfg, data_kind="image", is_main=True, generate=None):
+        self.cfg = cfg
+        self.is_main = is_main
+        self.device = torch.device("cpu")
+        self.data_kind = data_kind
+        self.signature = {"z_dim": cfg.model.z_dim}
+        self.warnings = []
+        self._generate = generate
+
+    def generate(self, z, c=None):
+        return self._generate(z)
+
+    def warn(self, message, **numbers):
+        self.warnings.append({"message": message, **numbers})
+
+
+def overpowered(i):
+    return {"d_loss": 0.03, "g_loss": 3.0 + 0.2 * i, "d_real": 0.99, "d_fake": 0.01, "acc_real": 1.0, "acc_fake": 0.98,
+            "grad_norm_d": 3.0, "grad_norm_g": 1.0}  # fmt: skip
+
+
+def test_monitor_uses_only_the_run_view(tiny_recipe):
+    from gankit.data import load_real_images
+
+    cfg = load_config(tiny_recipe, FAST)
+    shape = tuple(load_real_images(cfg.data, limit=2, seed=cfg.seed).shape[1:])
+    run = FakeRun(cfg, generate=lambda z: torch.zeros(z.shape[0], *shape))  # a collapsed G: every sample alike
+    mon = Monitor(cfg, MonitorSettings(window=8, features="pixels", n_samples=32))
+    mon.on_start(run)
+    assert mon.probe is not None and mon.probe.space == "pixels"
+    assert mon.z.shape == (32, cfg.model.z_dim) and mon.z.device == run.device
+
+    for i in range(8):
+        mon.on_log(run, 10 * (i + 1), overpowered(i))
+    assert [w["rule"] for w in run.warnings] == ["overpowering"] and "optim.d.lr" in run.warnings[0]["message"]
+
+    first = mon.on_eval(run, COLLAPSE_WARMUP_STEPS)
+    assert first["diversity_ratio"] == pytest.approx(0.0, abs=1e-6)
+    mon.on_eval(run, COLLAPSE_WARMUP_STEPS + 500)
+    assert [w["rule"] for w in run.warnings] == ["overpowering", "mode_collapse"]
+    assert [f.rule for f in mon.findings] == ["overpowering", "mode_collapse"]
+
+
+def test_monitor_on_vector_data_and_off_the_main_rank(tiny_recipe):
+    over = ["data.name=ring8", "data.root=null", "data.n_points=512", "model.z_dim=4"]
+    cfg = load_config(tiny_recipe, FAST + over)
+    mon = Monitor(cfg, MonitorSettings(n_samples=64))
+    run = FakeRun(cfg, data_kind="vector", generate=lambda z: torch.randn(z.shape[0], 2))
+    mon.on_start(run)
+    assert mon.probe.space == "points" and mon.z.shape == (64, 4)
+    assert mon.on_eval(run, 10)["diversity_ratio"] > 0
+
+    other = Monitor(cfg, MonitorSettings(n_samples=64))
+    rank1 = FakeRun(cfg, data_kind="vector", is_main=False, generate=lambda z: pytest.fail("rank 1 generated"))
+    other.on_start(rank1)
+    assert other.probe is None and other.on_eval(rank1, 10) == {}
 
 
 # --------------------------------------------------------------------------- the measure itself

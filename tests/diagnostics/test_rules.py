@@ -2,18 +2,16 @@
 
 import json
 import math
+from types import SimpleNamespace
 
 import pytest
 
 from gankit.config import load_config
-from gankit.diagnostics.rules import (
-    COLLAPSE_WARMUP_STEPS,
-    RULES,
-    Finding,
-    RuleContext,
-    RuleEngine,
-    evaluate_records,
-)
+from gankit.core.objective import NEUTRAL_PROFILE, LossProfile
+from gankit.diagnostics.context import RuleContext, loss_profile, mixture_modes
+from gankit.diagnostics.engine import RuleEngine, evaluate_records
+from gankit.diagnostics.records import Finding
+from gankit.diagnostics.thresholds import COLLAPSE_WARMUP_STEPS, CONFIDENT_D_FAKE, RULES
 
 W = 8  # window used throughout
 
@@ -139,6 +137,71 @@ def test_context_from_a_run_config_dict():
     assert "diffaugment" in text and "train.n_critic" in text and "dropout" not in text
 
 
+@pytest.mark.parametrize(
+    "optim",
+    [
+        {"g": {"lr": 1e-4}, "d": {"lr": 4e-4}},  # a run's config.yaml
+        {"g": SimpleNamespace(lr=1e-4), "d": SimpleNamespace(lr=4e-4)},  # cfg.optim["g"].lr
+        SimpleNamespace(g=SimpleNamespace(lr=1e-4), d=SimpleNamespace(lr=4e-4)),  # cfg.optim.g.lr
+    ],
+)
+def test_context_reads_learning_rates_by_attribute_or_by_name(optim):
+    class Cfg:  # a Config whose optim section is either layout
+        def __init__(self):
+            self.optim = optim
+
+        def model_dump(self, mode="python"):
+            return {}
+
+    for cfg in (Cfg(), {"optim": optim}):
+        ctx = RuleContext.from_config(cfg)
+        assert ctx.lr_g == 1e-4 and ctx.lr_d == 4e-4
+
+
+def test_context_without_an_optimizer_has_no_learning_rate():
+    ctx = RuleContext.from_config({"optim": {"g": {"lr": 1e-4}, "encoder": {"lr": 1.0}}})
+    assert ctx.lr_g == 1e-4 and ctx.lr_d is None
+    assert RuleContext.from_config({}).lr_g is None and RuleContext.from_config(None).lr_d is None
+
+
+# --------------------------------------------------------------------------- loss profiles
+
+# What each loss's numbers mean: each loss class carries these as its ``profile``. They must not change.
+EXPECTED_PROFILES = {
+    # family, d_scale, g_scale, d_near_zero, g_saturated
+    "nonsaturating": ("sigmoid", 1.3862943611198906, 0.6931471805599453, 0.1, 2.995732273553991),  # 2 ln 2, ln 2, -ln 0.05
+    "minimax": ("sigmoid", 1.3862943611198906, 0.6931471805599453, 0.1, -0.05129329438755058),  # ln 0.95
+    "lsgan": ("least_squares", 0.25, 0.125, 0.02, 0.45125),  # 0.5 * 0.95^2
+    "hinge": ("hinge", 2.0, 1.0, 0.1, 1.0),
+    "wgan": ("critic", 1.0, 1.0, None, None),
+    "wgan_gp": ("critic", 1.0, 1.0, None, None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_PROFILES))
+def test_loss_profiles_keep_their_numbers(name):
+    prof = loss_profile(name)
+    family, *numbers = EXPECTED_PROFILES[name]
+    assert isinstance(prof, LossProfile) and prof.family == family
+    got = [prof.d_scale, prof.g_scale, prof.d_near_zero, prof.g_saturated]
+    assert [v is None for v in got] == [v is None for v in numbers]
+    assert [v for v in got if v is not None] == pytest.approx([v for v in numbers if v is not None], rel=1e-12)
+
+
+def test_saturation_points_match_the_confidence_threshold():
+    # the loss files hard-code these; they are D(G(z)) = CONFIDENT_D_FAKE in each loss's formula
+    assert loss_profile("nonsaturating").g_saturated == pytest.approx(-math.log(CONFIDENT_D_FAKE), rel=1e-12)
+    assert loss_profile("minimax").g_saturated == pytest.approx(math.log(1 - CONFIDENT_D_FAKE), rel=1e-12)
+    assert loss_profile("lsgan").g_saturated == pytest.approx(0.5 * (1 - CONFIDENT_D_FAKE) ** 2, rel=1e-12)
+
+
+def test_unknown_loss_gets_a_neutral_profile():
+    assert loss_profile("my_loss") == NEUTRAL_PROFILE
+    for name in ("my_critic", "wgan_div"):
+        prof = loss_profile(name)
+        assert prof.family == "critic" and prof.d_near_zero is None and prof.g_saturated is None
+
+
 # --------------------------------------------------------------------------- vanishing gradients
 
 
@@ -213,6 +276,17 @@ def test_mode_collapse_2d_modes_covered():
     evals = [ev(s, modes_covered=2.0), ev(s + 500, modes_covered=2.0)]
     assert rules_of(evaluate_records(evals, RuleContext(data="ring8"), window=W)) == ["mode_collapse"]
     assert evaluate_records([e | {"modes_covered": 8.0} for e in evals], RuleContext(data="ring8"), window=W) == []
+
+
+def test_mode_counts_come_from_the_mixture_definitions():
+    from gankit.data.toy2d import MIXTURES
+
+    assert {n: mixture_modes(n) for n in MIXTURES} == {n: len(means) for n, (means, _) in MIXTURES.items()}
+    assert mixture_modes("ring8") == 8 and RuleContext(data="ring8").n_modes == 8 and mixture_modes("fashion-mnist") is None
+    s = COLLAPSE_WARMUP_STEPS
+    evals = [ev(s, modes_covered=10.0), ev(s + 500, modes_covered=10.0)]  # 10 of 25 is under half
+    assert rules_of(evaluate_records(evals, RuleContext(data="grid25"), window=W)) == ["mode_collapse"]
+    assert evaluate_records([e | {"modes_covered": 13.0} for e in evals], RuleContext(data="grid25"), window=W) == []
 
 
 # --------------------------------------------------------------------------- oscillation / divergence

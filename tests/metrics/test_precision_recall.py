@@ -49,3 +49,34 @@ def test_errors():
         precision_recall(np.zeros((3, 2)), np.zeros((10, 2)))
     with pytest.raises(GankitError):
         precision_recall(np.zeros((10, 2)), np.zeros((10, 3)))
+
+
+def test_hand_computed_k3_vs_k1_and_self_exclusion():
+    """1-D points; every radius and membership below is worked out by hand (no tie sits on a ball's edge).
+
+    real R = 0 1 2 3 4, generated G = 4.5 5.5 6.5 7.5. The radius of a point is the distance to its
+    k-th nearest neighbour among the *other* points of its set; a point is in a set's manifold if it
+    lies within some ball of that set (distance <= radius).
+
+    k = 3, self excluded (the definition):
+      R radii: 0 -> {1,2,3,4}: 3 | 1 -> {1,1,2,3}: 2 | 2 -> {1,1,2,2}: 2 | 3 -> 2 | 4 -> 3
+        balls [-3,3] [-1,3] [0,4] [1,5] [1,7] -> union [-3, 7]: G 4.5 5.5 6.5 in, 7.5 out -> P = 3/4
+      G radii: 4.5 -> {1,2,3}: 3 | 5.5 -> {1,1,2}: 2 | 6.5 -> 2 | 7.5 -> 3
+        balls [1.5,7.5] [3.5,7.5] [4.5,8.5] [4.5,10.5] -> union [1.5, 10.5]: R 2 3 4 in -> R = 3/5
+    k = 1: every radius is 1; R manifold [-1, 5] holds G 4.5 only -> P = 1/4;
+      G manifold [3.5, 8.5] holds R 4 only -> R = 1/5.
+    k = 3 counting each point as its own nearest neighbour (the bug this guards against): radii
+      are the 2nd-nearest others: R 2 1 1 1 2 -> union [-2, 6] -> P = 2/4; G 2 1 1 2 -> [2.5, 9.5] -> R = 2/5.
+    """
+    real = np.array([0.0, 1.0, 2.0, 3.0, 4.0])[:, None]
+    gen = np.array([4.5, 5.5, 6.5, 7.5])[:, None]
+    k3 = precision_recall(gen, real, k=3)
+    assert (k3["precision"], k3["recall"], k3["k"]) == (pytest.approx(3 / 4), pytest.approx(3 / 5), 3)
+    assert k3["precision"] != pytest.approx(2 / 4) and k3["recall"] != pytest.approx(2 / 5)  # not the self-included answer
+    assert precision_recall(gen, real) == k3  # k = 3 is the default
+    k1 = precision_recall(gen, real, k=1)
+    assert (k1["precision"], k1["recall"]) == (pytest.approx(1 / 4), pytest.approx(1 / 5))
+    assert k3["f_score"] == pytest.approx(2 * (3 / 4) * (3 / 5) / (3 / 4 + 3 / 5))
+    # Swapping the roles swaps the answers (precision is about generated samples, recall about real ones).
+    swapped = precision_recall(real, gen, k=3)
+    assert (swapped["precision"], swapped["recall"]) == (pytest.approx(3 / 5), pytest.approx(3 / 4))

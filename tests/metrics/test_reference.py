@@ -7,9 +7,9 @@ from gankit.metrics.reference import check_shapes, load_reference_images, load_s
 
 
 def test_parse_dataset_specs():
-    for spec in ("fashion-mnist:test", "fashion-mnist:train", "mnist:test", "mnist:train"):
+    for spec in ("fashion-mnist:test", "fashion-mnist:train", "fashion-mnist:val", "mnist:test", "mnist:train", "mnist:val"):
         ref = parse_reference(spec)
-        assert ref.kind == "dataset" and ref.spec == spec
+        assert ref.kind == "dataset" and ref.spec == spec and ref.split == spec.split(":")[1]
 
 
 def test_parse_folder(tmp_path):
@@ -21,7 +21,8 @@ def test_parse_folder(tmp_path):
     "spec,match",
     [
         ("fashion-mnist", "needs a split"),
-        ("fashion-mnist:val", "unknown split"),
+        ("fashion-mnist:valid", "unknown split 'valid'; valid: train, val, test"),
+        ("mnist", "mnist:test, mnist:val or mnist:train"),
         ("fashoin-mnist:test", "Did you mean 'fashion-mnist:test'"),
         ("/no/such/folder", "not found"),
         ("", "empty reference"),
@@ -89,3 +90,27 @@ def test_load_samples_errors(tmp_path):
     np.save(tmp_path / "none.npy", np.zeros((0, 1, 8, 8), np.uint8))
     with pytest.raises(DataError, match="empty"):
         load_samples(tmp_path / "none.npy")
+
+
+def _write_train(folder, images):
+    from gankit.data.idx import write_idx
+
+    folder.mkdir(parents=True)
+    write_idx(folder / "train-images-idx3-ubyte", images)  # un-gzipped names are accepted too
+    write_idx(folder / "train-labels-idx1-ubyte", np.zeros(len(images), np.uint8))
+
+
+@pytest.mark.parametrize("dataset", ["fashion-mnist", "mnist"])
+def test_val_reference_is_the_end_of_the_training_file(tmp_path, dataset):
+    small = np.random.default_rng(0).integers(0, 256, (120, 28, 28), dtype=np.uint8)
+    _write_train(tmp_path / "small", small)
+    out = load_reference_images(parse_reference(f"{dataset}:val"), data_root=str(tmp_path / "small"))
+    assert out.dtype == torch.uint8 and out.shape == (12, 1, 28, 28)  # a tenth of 120
+    assert torch.equal(out[:, 0], torch.from_numpy(small[108:]))
+    # Large training files give 5,000 (VAL_SIZE): 50,010 // 10 = 5,001 would be one more.
+    big = (np.arange(50010) % 251).astype(np.uint8).reshape(50010, 1, 1)
+    _write_train(tmp_path / "big", big)
+    out = load_reference_images(parse_reference(f"{dataset}:val"), data_root=str(tmp_path / "big"))
+    assert out.shape == (5000, 1, 1, 1) and torch.equal(out[:, 0], torch.from_numpy(big[45010:]))
+    train = load_reference_images(parse_reference(f"{dataset}:train"), data_root=str(tmp_path / "big"))
+    assert len(train) == 50010  # train stays the whole training file

@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 
@@ -34,6 +36,55 @@ def test_minibatch_discrimination_shapes_and_identical_batch():
     same = mbd(torch.randn(1, 10).expand(5, 10))
     assert torch.allclose(same[:, 10:], torch.full((5, 7), 5.0))
     assert mbd(torch.randn(4, 2, 5)).shape == (4, 17)  # flattens
+
+
+def test_minibatch_discrimination_matches_hand_computation():
+    """T = identity (4 inputs, B = 2 kernels of C = 2): kernel b of sample i is x_i[2b : 2b + 2].
+
+    x0 = (0,0 | 0,0), x1 = (1,0 | 0,2), x2 = (0,1 | 3,0). L1 distances:
+    kernel 0: d01 = 1, d02 = 1, d12 = 2;  kernel 1: d01 = 2, d02 = 3, d12 = 5.
+    o_ib = sum_j exp(-d_ij), j over the whole batch, itself included (exp(0) = 1).
+    """
+    mbd = MinibatchDiscrimination(4, 2, 2).double()
+    with torch.no_grad():
+        mbd.T.copy_(torch.eye(4, dtype=torch.float64))
+    x = torch.tensor([[0, 0, 0, 0], [1, 0, 0, 2], [0, 1, 3, 0]], dtype=torch.float64)
+    e = math.exp
+    expected = torch.tensor(
+        [
+            [1 + e(-1) + e(-1), 1 + e(-2) + e(-3)],
+            [e(-1) + 1 + e(-2), e(-2) + 1 + e(-5)],
+            [e(-1) + e(-2) + 1, e(-3) + e(-5) + 1],
+        ],
+        dtype=torch.float64,
+    )
+    y = mbd(x)
+    assert torch.equal(y[:, :4], x)
+    torch.testing.assert_close(y[:, 4:], expected, rtol=0, atol=1e-12)
+
+
+def test_minibatch_discrimination_matches_loops_for_a_general_T():
+    """M_i = x_i T with T (A, B*C), kernel b = columns b*C .. b*C + C - 1; loops over i, j, b, c, a."""
+    torch.manual_seed(0)
+    n, a_dim, b_dim, c_dim = 4, 3, 2, 3
+    mbd = MinibatchDiscrimination(a_dim, b_dim, c_dim).double()
+    with torch.no_grad():
+        mbd.T.copy_(torch.randn(a_dim, b_dim * c_dim, dtype=torch.float64))
+    x = torch.randn(n, a_dim, dtype=torch.float64)
+    xs, t = x.tolist(), mbd.T.tolist()
+
+    def m(i, b, c):
+        return sum(xs[i][a] * t[a][b * c_dim + c] for a in range(a_dim))
+
+    expected = [
+        [sum(math.exp(-sum(abs(m(i, b, c) - m(j, b, c)) for c in range(c_dim))) for j in range(n)) for b in range(b_dim)]
+        for i in range(n)
+    ]
+    out = mbd(x)[:, a_dim:]
+    torch.testing.assert_close(out, torch.tensor(expected, dtype=torch.float64), rtol=0, atol=1e-12)
+    assert (out > 1).all()  # the self term alone gives 1; any other sample adds a positive amount
+    # Images are flattened first: (N, 1, 1, 3) gives the same features.
+    torch.testing.assert_close(mbd(x.view(n, 1, 1, a_dim))[:, a_dim:], out, rtol=0, atol=0)
 
 
 def test_dcgan_options():

@@ -7,10 +7,10 @@ from PIL import Image
 
 from gankit.config import load_config
 from gankit.errors import CheckpointError, TrainingDiverged
-from gankit.losses import LOSSES
-from gankit.losses.nonsaturating import NonSaturating
+from gankit.objectives import LOSSES
+from gankit.objectives.losses.nonsaturating import NonSaturating
 from gankit.train.checkpoint import list_checkpoints, load_checkpoint
-from gankit.train.trainer import Trainer, train
+from gankit.train.engine import Engine, train
 
 
 def _weights(ckpt):
@@ -47,12 +47,12 @@ def test_same_seed_same_weights(tiny_recipe, tmp_path):
 
 @pytest.mark.parametrize("loss", ["nonsaturating", "wgan_gp"])
 def test_resume_is_exact(tiny_recipe, tmp_path, loss):
-    """10 steps straight == 5 steps, a new process-like Trainer resuming, 5 more steps."""
+    """10 steps straight == 5 steps, a new process-like Engine resuming, 5 more steps."""
     over = [f"loss.name={loss}", "log.ckpt_every=1000"]
     straight = train(load_config(tiny_recipe, over + ["train.max_steps=10"]), tmp_path / "straight").checkpoint
     half = train(load_config(tiny_recipe, over + ["train.max_steps=5"]), tmp_path / "split").checkpoint
     assert half.name == "step-000005"
-    t = Trainer(load_config(tiny_recipe, over + ["train.max_steps=10"]), tmp_path / "split", resume_from=half)
+    t = Engine(load_config(tiny_recipe, over + ["train.max_steps=10"]), tmp_path / "split", resume_from=half)
     assert t.step == 5
     resumed = t.fit().checkpoint
     ws, wr = _weights(straight), _weights(resumed)
@@ -60,7 +60,7 @@ def test_resume_is_exact(tiny_recipe, tmp_path, loss):
     for k in ws:
         assert torch.equal(ws[k], wr[k]), k
     # the optimizer state continued too (Adam's step counter)
-    st = load_checkpoint(resumed).state["optim_g"]["state"]
+    st = load_checkpoint(resumed).state["optimizers"]["g"]["state"]
     assert int(next(iter(st.values()))["step"]) == 10
     steps = [json.loads(x)["step"] for x in (tmp_path / "split" / "metrics.jsonl").read_text().splitlines() if '"train"' in x]
     assert steps == sorted(set(steps))  # no duplicated records after resume
@@ -74,10 +74,10 @@ def test_resume_mid_schedule_is_exact(tiny_recipe, tmp_path):
     straight = train(cfg, tmp_path / "straight").checkpoint
     (tmp_path / "crashed" / "checkpoints").mkdir(parents=True)
     shutil.copytree(tmp_path / "straight" / "checkpoints" / "step-000004", tmp_path / "crashed" / "checkpoints" / "step-000004")
-    resumed = Trainer(cfg, tmp_path / "crashed", resume_from=tmp_path / "crashed" / "checkpoints" / "step-000004").fit().checkpoint
+    resumed = Engine(cfg, tmp_path / "crashed", resume_from=tmp_path / "crashed" / "checkpoints" / "step-000004").fit().checkpoint
     ws, wr = _weights(straight), _weights(resumed)
     assert all(torch.equal(ws[k], wr[k]) for k in ws)
-    assert load_checkpoint(resumed).state["optim_g"]["param_groups"][0]["lr"] == pytest.approx(2e-4 * (1 - 7 / 8))
+    assert load_checkpoint(resumed).state["optimizers"]["g"]["param_groups"][0]["lr"] == pytest.approx(2e-4 * (1 - 7 / 8))
 
 
 def test_keep_last_k(tiny_recipe, tmp_path):
@@ -112,7 +112,7 @@ def test_resume_with_other_networks_is_a_clear_error(tiny_recipe, tmp_path):
     ck = train(load_config(tiny_recipe, ["train.max_steps=2"]), tmp_path / "r").checkpoint
     other = load_config(tiny_recipe, ["model.generator.base_channels=8"])
     with pytest.raises(CheckpointError, match="does not fit"):
-        Trainer(other, tmp_path / "r", resume_from=ck)
+        Engine(other, tmp_path / "r", resume_from=ck)
 
 
 def test_vector_data_run_writes_scatter(tmp_path):

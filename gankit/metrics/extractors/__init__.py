@@ -25,7 +25,7 @@ from gankit.errors import GankitError
 from gankit.metrics.extractors import fmnist as _fmnist
 from gankit.metrics.extractors import inception as _inception
 from gankit.metrics.extractors.preprocess import FMNIST_INPUT, INCEPTION_INPUT, InputSpec, prepare_images, resize_method
-from gankit.registry import did_you_mean
+from gankit.core.registry import did_you_mean
 
 EXTRACTORS = ("fmnist", "inception")
 HASH_CHARS = 16

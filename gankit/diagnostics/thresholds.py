@@ -1,0 +1,52 @@
+"""The numbers behind the health rules, each with where it comes from, and the rule and record-key names.
+
+Loss-specific numbers (what a "near zero" D loss or a "saturated" G loss is) are not here: they
+live with each loss as its :class:`~gankit.core.objective.LossProfile`, derived from
+:data:`CONFIDENT_D_FAKE` below.
+"""
+
+from __future__ import annotations
+
+#: Log records per sliding window. With the default ``log.log_every: 50`` this is 500 steps:
+#: long enough that one noisy batch cannot trigger a rule.
+DEFAULT_WINDOW = 10
+
+#: Healthy D accuracy (mean of real and fake accuracy) in practice: D is better than chance but
+#: not perfect (Chintala et al., "How to train a GAN" / ganhacks; Goodfellow's NIPS 2016 tutorial).
+HEALTHY_D_ACCURACY = (0.6, 0.8)
+#: D accuracy at or above this on *every* record of the window: D separates real from fake almost
+#: perfectly and G learns little (the "D wins" failure of ganhacks tip 14).
+OVERPOWER_ACCURACY = 0.95
+#: D's mean probability on fakes below this: D is confident (sigmoid losses: its gradient for G
+#: through log(1 - D) vanishes, Arjovsky & Bottou 2017).
+CONFIDENT_D_FAKE = 0.05
+#: G gradient norm (window median) below this fraction of its peak this run: a 20x collapse.
+VANISH_FRACTION = 0.05
+#: Evaluations in a row that must show the collapse (one evaluation is one noisy batch).
+COLLAPSE_EVALS = 2
+#: Mean pairwise feature distance of generated samples below this fraction of the real batch's:
+#: collapsed GANs measure 0.1-0.3, healthy ones 0.7-1.0 on Fashion-MNIST features.
+COLLAPSE_DIVERSITY_RATIO = 0.5
+#: Diversity fell below this fraction of its own best value this run (collapse after progress).
+COLLAPSE_DROP = 0.5
+#: Class-histogram KL to uniform in excess of the real data's, in nats: log 2 = 0.69 is as
+#: concentrated as losing half of the classes (all mass on one of 10 classes gives log 10 = 2.3).
+COLLAPSE_CLASS_KL = 0.7
+#: 2D mixtures: fewer than this fraction of the modes covered (Metz et al. 2017 report 1-3 of 8).
+COLLAPSE_MODES_FRACTION = 0.5
+#: A fresh generator ignores its noise (diversity ~0), so absolute collapse criteria wait this many
+#: generator steps; by then a working DCGAN on Fashion-MNIST draws recognisable, varied items.
+COLLAPSE_WARMUP_STEPS = 1000
+#: Loss standard deviation over the window this many times that of the previous window (a
+#: variance ratio of 16) ...
+OSCILLATION_STD_RATIO = 4.0
+#: ... and swinging by at least this fraction of the loss's own scale: a jump, not noise.
+OSCILLATION_REL_AMPLITUDE = 0.5
+#: Median |loss| this many times that of the previous window: divergence.
+DIVERGENCE_FACTOR = 10.0
+#: Median D gradient norm this many times that of the previous window: exploding gradients.
+GRAD_EXPLOSION_FACTOR = 100.0
+
+RULES = ("overpowering", "vanishing_gradients", "mode_collapse", "oscillation", "nan")
+LOSS_KEYS = ("d_loss", "g_loss", "d_total", "g_total")
+GRAD_KEYS = ("grad_norm_d", "grad_norm_g")

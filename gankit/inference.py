@@ -1,0 +1,128 @@
+"""One inference path: a run folder or checkpoint -> the task's inference module, for sampling,
+evaluation, export and serving alike. It builds no D and no optimizers.
+
+    import gankit
+    g = gankit.load("runs/demo")          # G_ema where one was kept, else G
+    g.signature                           # {"task": "gan", "z_dim": 100, "num_classes": 0, ...}
+    imgs = g.sample(16, seed=0)           # uint8 (16, C, H, W); float32 (N, D) for 2D points
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pydantic
+import torch
+from torch import nn
+
+from gankit.config import Config, validate
+from gankit.core.task import Signature, Task
+from gankit.data import data_spec
+from gankit.errors import CheckpointError, ConfigError, GankitError
+from gankit.train.checkpoint import load_checkpoint, resolve_checkpoint
+from gankit.utils.images import save_grid, save_scatter, to_uint8
+
+
+@dataclass
+class Inference:
+    module: nn.Module
+    signature: Signature
+    cfg: Config
+    step: int
+    path: Path
+    weights: str  # which saved network was loaded (G or G_ema)
+
+    @property
+    def is_vector(self) -> bool:
+        return self.signature["output"] == "vector"
+
+    def noise(self, n: int, seed: int = 0) -> torch.Tensor:
+        return torch.randn(n, self.signature["z_dim"], generator=torch.Generator().manual_seed(seed))
+
+    def _check_classes(self, n: int, classes: list[int] | torch.Tensor | None) -> torch.Tensor | None:
+        k = self.signature["num_classes"]
+        if classes is None:
+            return None
+        if k == 0:
+            raise ConfigError(f"{self.path}: this {self.signature['task']} model is unconditional; it takes no classes.")
+        c = torch.as_tensor(classes, dtype=torch.long).reshape(-1)
+        if len(c) not in (1, n):
+            raise ConfigError(f"classes: give one class or one per sample ({n}), got {len(c)}.")
+        if int(c.min()) < 0 or int(c.max()) >= k:
+            raise ConfigError(f"classes: this model has classes 0..{k - 1}, got {c.tolist()[:8]}.")
+        return c.expand(n) if len(c) == 1 else c
+
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor, c: torch.Tensor | None = None, batch_size: int = 256,
+                 device: str | torch.device = "cpu") -> torch.Tensor:  # fmt: skip
+        """The module's raw float output on CPU (images in [-1, 1]), in eval mode."""
+        self.module.to(device).eval()
+        outs = []
+        for i in range(0, len(z), batch_size):
+            zi = z[i : i + batch_size].to(device)
+            args = (zi,) if c is None else (zi, c[i : i + batch_size].to(device))
+            outs.append(self.module(*args).float().cpu())
+        return torch.cat(outs) if outs else torch.empty(0, *self.signature["output_shape"])
+
+    def sample_float(self, n: int, seed: int = 0, classes: list[int] | torch.Tensor | None = None, **kw) -> torch.Tensor:
+        return self.generate(self.noise(n, seed), self._check_classes(n, classes), **kw)
+
+    def sample(self, n: int, seed: int = 0, classes: list[int] | torch.Tensor | None = None, **kw) -> torch.Tensor:
+        """uint8 N x C x H x W for images, float32 N x D for vectors; the same seed gives the same samples."""
+        out = self.sample_float(n, seed, classes, **kw)
+        return out if self.is_vector else to_uint8(out)
+
+
+def _config(state: dict, path: Path) -> Config:
+    try:
+        return validate(state["config"])
+    except (GankitError, KeyError, pydantic.ValidationError) as e:
+        raise CheckpointError(
+            f"{path}: its recipe does not validate under this gankit ({str(e).splitlines()[0]}); "
+            "it may come from an older checkpoint layout -- sample it with the gankit version that wrote it."
+        ) from None
+
+
+def load(path: str | Path, prefer_ema: bool = True) -> Inference:
+    """The inference module of a run folder (newest checkpoint) or checkpoint folder."""
+    from gankit.tasks import build_task
+
+    ckpt_path = resolve_checkpoint(path)
+    ckpt = load_checkpoint(ckpt_path)
+    cfg = _config(ckpt.state, ckpt_path)
+    try:
+        task: Task = build_task(cfg, data_spec(cfg.data.name).sample_shape(cfg.data))
+        module = task.build_inference()  # with the same wrappers (spectral norm) as in training
+    except ConfigError as e:
+        raise CheckpointError(f"{ckpt_path}: its recipe does not validate under this gankit ({e}).") from None
+    saved = {p.stem for p in ckpt_path.glob("*.safetensors")}
+    name = task.inference_weights(saved) if prefer_ema else task.inference_net
+    try:
+        module.load_state_dict(ckpt.weights(name))
+    except RuntimeError as e:
+        raise CheckpointError(f"{ckpt_path}: {name}.safetensors does not fit the recipe's network ({str(e).splitlines()[0]}).") from None
+    module.eval()
+    return Inference(module=module, signature=task.signature(), cfg=cfg, step=ckpt.step, path=ckpt_path, weights=name)
+
+
+def mixture_means(cfg: Config) -> torch.Tensor | None:
+    """The modes to draw under a 2D scatter (None for real data)."""
+    mix = data_spec(cfg.data.name).mixture(cfg.data)
+    return mix[0] if mix is not None else None
+
+
+def write_samples(samples: torch.Tensor, out: str | Path, means: torch.Tensor | None = None) -> Path:
+    """``.npy``: uint8 N x C x H x W for images, float32 N x D for vectors; ``.png``: grid or scatter."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    vector = samples.dim() == 2
+    images = samples if vector or samples.dtype == torch.uint8 else to_uint8(samples)
+    if out.suffix == ".npy":
+        np.save(out, samples.numpy().astype(np.float32) if vector else images.numpy())
+    elif vector:
+        save_scatter(samples, out, means)
+    else:
+        save_grid(images, out)
+    return out

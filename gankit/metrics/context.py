@@ -1,0 +1,161 @@
+"""What a metric's ``report(ctx)`` function sees: :class:`EvalContext`.
+
+Everything expensive is computed once, on first use, and shared between metrics: the parsed
+reference, reference images (per spec), the loaded extractor, the generated samples' features and
+logits, and the reference statistics of ``ref``. Each step is timed into ``report.timings``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from gankit.metrics.protocol import EvalReport, Protocol
+
+
+class _Timer:
+    def __init__(self, report: EvalReport):
+        self.report = report
+
+    def __call__(self, name: str):
+        timer = self
+
+        class _T:
+            def __enter__(self):
+                self.t = time.perf_counter()
+
+            def __exit__(self, *exc):
+                timer.report.timings[name] = timer.report.timings.get(name, 0.0) + time.perf_counter() - self.t
+
+        return _T()
+
+
+_UNSET: Any = object()
+
+
+class EvalContext:
+    """The samples, the options of :func:`gankit.metrics.evaluate`, the report, and shared lazy values.
+
+    Attributes set from the call: ``x`` (uint8 images N x C x H x W, already cut to ``n``, or float
+    points N x D), ``extractor`` (``"fmnist"``, ``"inception"`` or ``"auto"``), ``ref``, ``train_ref``,
+    ``n``, ``seed``, ``device``, ``out`` (Path or None), ``mixture``, ``inception_weights``,
+    ``data_root``, ``batch_size``, ``cache``, ``progress``, ``report`` and ``timed`` (``with
+    ctx.timed("name"):`` adds the time to ``report.timings``).
+    """
+
+    def __init__(
+        self,
+        x: torch.Tensor,
+        report: EvalReport,
+        *,
+        extractor: str = "fmnist",
+        ref: str = "fashion-mnist:test",
+        train_ref: str = "fashion-mnist:train",
+        n: int = 10000,
+        seed: int = 0,
+        device: str = "cpu",
+        out: Path | None = None,
+        mixture: str | None = None,
+        inception_weights: str | None = None,
+        data_root: str | None = None,
+        batch_size: int | None = None,
+        cache: bool = True,
+        progress: bool = False,
+    ) -> None:
+        self.x, self.report, self.timed = x, report, _Timer(report)
+        self.extractor, self.ref, self.train_ref, self.n, self.seed, self.device = extractor, ref, train_ref, n, seed, device
+        self.out, self.mixture, self.inception_weights, self.data_root = out, mixture, inception_weights, data_root
+        self.batch_size, self.cache, self.progress = batch_size, cache, progress
+        self._reference = self._ext = self._gen = self._ref_stats = _UNSET
+        self._images: dict[str, torch.Tensor] = {}
+
+    # -- images -------------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """C x H x W of the generated images."""
+        return tuple(int(s) for s in self.x.shape[1:])
+
+    @property
+    def extractor_name(self) -> str:
+        from gankit.metrics.extractors import default_extractor_for
+
+        return default_extractor_for(self.shape) if self.extractor == "auto" else self.extractor  # type: ignore[arg-type]
+
+    @property
+    def reference(self):
+        """The parsed ``ref`` (a :class:`~gankit.metrics.reference.Reference`)."""
+        if self._reference is _UNSET:
+            from gankit.metrics.reference import parse_reference
+
+            self._reference = parse_reference(self.ref)
+        return self._reference
+
+    def ref_images(self, r) -> torch.Tensor:
+        """All images of reference ``r``, loaded once per spec at the samples' shape."""
+        if r.spec not in self._images:
+            from gankit.metrics.reference import load_reference_images
+
+            with self.timed("load_reference"):
+                self._images[r.spec] = load_reference_images(r, self.shape, self.data_root, self.progress)  # type: ignore[arg-type]
+        return self._images[r.spec]
+
+    @property
+    def has_extractor(self) -> bool:
+        return self._ext is not _UNSET
+
+    @property
+    def ext(self):
+        """The loaded :class:`~gankit.metrics.extractors.Extractor` (``extractor_name``)."""
+        if self._ext is _UNSET:
+            from gankit.metrics.extractors import get_extractor
+
+            with self.timed("load_extractor"):
+                self._ext = get_extractor(self.extractor_name, self.device, inception_weights=self.inception_weights)
+        return self._ext
+
+    @property
+    def gen(self) -> dict[str, np.ndarray]:
+        """``{"features", "logits"}`` of the generated images under :attr:`ext`."""
+        if self._gen is _UNSET:
+            ext = self.ext
+            with self.timed("generated_features"):
+                self._gen = ext.run(self.x, batch_size=self.batch_size, progress=self.progress)
+        return self._gen
+
+    def stats(self, r, *, n: int | None, info: bool = False):
+        """Reference statistics of ``r`` under :attr:`ext` (cached on disk; images shared with other metrics)."""
+        from gankit.metrics.refstats import get_reference_stats
+
+        rs = get_reference_stats(
+            r, self.ext, n=n, seed=self.seed, image_shape=self.shape, data_root=self.data_root, cache=self.cache,  # type: ignore[arg-type]
+            batch_size=self.batch_size, progress=self.progress, load_images=lambda: self.ref_images(r),
+        )  # fmt: skip
+        if info:
+            self.report.info["reference_cache"] = {"hit": rs.hit, "file": str(rs.path) if rs.path else None, "key": rs.key}
+        return rs
+
+    @property
+    def ref_stats(self):
+        """Statistics of a seeded subset of ``n`` images of :attr:`reference` (shared by fid, kid, pr)."""
+        if self._ref_stats is _UNSET:
+            reference = self.reference
+            self.ext  # noqa: B018 - loaded outside the "reference_stats" timing
+            with self.timed("reference_stats"):
+                self._ref_stats = self.stats(reference, n=self.n, info=True)
+        return self._ref_stats
+
+    def proto(self, e=None, n_ref: int | None = None, reference_spec: str | None = None, **kw: Any) -> Protocol:
+        """The protocol of a number measured on the generated images with extractor ``e`` (None: pixels)."""
+        return Protocol(
+            extractor=e.name if e is not None else "pixels", extractor_hash=e.hash if e is not None else None,
+            n_generated=len(self.x), n_reference=n_ref, reference=reference_spec,
+            resize=e.resize_method(self.shape) if e is not None else "none", seed=self.seed, image_shape=self.shape,
+            **kw,
+        )  # fmt: skip
+
+
+__all__ = ["EvalContext"]

@@ -1,0 +1,144 @@
+"""The metrics :func:`gankit.metrics.evaluate` can compute, by name: :data:`METRICS`.
+
+Each metric declares its name, the inputs it needs, a one-line description and the function that
+computes it into the report (``compute(ctx)``, with ``ctx`` an :class:`~gankit.metrics.context.EvalContext`;
+it adds :class:`~gankit.metrics.protocol.MetricResult` s to ``ctx.report``). Inputs:
+
+=================== =============================================================================
+``samples``         generated images only, through the feature extractor (``is``)
+``samples+labels``  generated images scored by a class-labelled classifier (``classes``)
+``pairs``           generated images compared with real images, the reference (``fid``, ``kid``, ...)
+``points``          2D point samples (``coverage``); the only kind that applies to points
+=================== =============================================================================
+
+Adding a metric touches one file plus its registration: write ``gankit/metrics/<name>.py`` with
+the maths and a ``report(ctx)`` function, then add one :meth:`MetricRegistry.add` line below. The
+function is named as ``"module:attribute"`` and imported on first use, so listing the metrics
+(:func:`metric_names`, the CLI help) imports nothing heavy. Results appear in the report in
+registration order.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence, Union
+
+from gankit.core.registry import did_you_mean
+from gankit.errors import GankitError
+
+if TYPE_CHECKING:
+    from gankit.metrics.context import EvalContext
+
+INPUTS = ("samples", "samples+labels", "pairs", "points")
+
+Compute = Callable[["EvalContext"], None]
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One metric: ``compute`` is a callable or ``"module:attribute"`` (imported on first use)."""
+
+    name: str
+    inputs: str
+    description: str
+    compute: Union[Compute, str]
+
+    def __post_init__(self) -> None:
+        if self.inputs not in INPUTS:
+            raise ValueError(f"metric {self.name!r}: inputs {self.inputs!r} is not one of {', '.join(INPUTS)}")
+        if not self.description or "\n" in self.description:
+            raise ValueError(f"metric {self.name!r}: the description must be one line")
+
+    @property
+    def images(self) -> bool:
+        """Whether the metric applies to images (every kind of input but ``points``)."""
+        return self.inputs != "points"
+
+    def resolve(self) -> Compute:
+        if callable(self.compute):
+            return self.compute
+        module, _, attr = self.compute.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def run(self, ctx: "EvalContext") -> None:
+        self.resolve()(ctx)
+
+
+class MetricRegistry:
+    """Name -> :class:`MetricSpec`, in registration order. Iterating yields the names (like a tuple)."""
+
+    def __init__(self) -> None:
+        self._specs: dict[str, MetricSpec] = {}
+
+    def add(self, name: str, inputs: str, description: str, compute: Union[Compute, str]) -> MetricSpec:
+        if name in self._specs:
+            raise ValueError(f"metric {name!r} registered twice")
+        spec = MetricSpec(name, inputs, description, compute)
+        self._specs[name] = spec
+        return spec
+
+    def register(self, name: str, *, inputs: str, description: str) -> Callable[[Compute], Compute]:
+        """Decorator form of :meth:`add`, for a metric defined outside gankit."""
+
+        def deco(fn: Compute) -> Compute:
+            self.add(name, inputs, description, fn)
+            return fn
+
+        return deco
+
+    def names(self) -> list[str]:
+        return list(self._specs)
+
+    def specs(self) -> list[MetricSpec]:
+        return list(self._specs.values())
+
+    def get(self, name: str) -> MetricSpec:
+        if name not in self._specs:
+            raise GankitError(f"unknown metric {name!r}.{did_you_mean(name, self.names())}")
+        return self._specs[name]
+
+    def select(self, metrics: str | Sequence[str]) -> list[MetricSpec]:
+        """The requested metrics (a list or a comma string), checked, deduplicated, in registration order."""
+        if isinstance(metrics, str):
+            metrics = [m.strip() for m in metrics.split(",") if m.strip()]
+        wanted = {self.get(m).name for m in metrics}
+        if not wanted:
+            raise GankitError(f"no metrics requested; choose from {', '.join(self.names())}.")
+        return [s for s in self._specs.values() if s.name in wanted]
+
+    def describe(self) -> str:
+        """One line per metric: name, inputs, description."""
+        w = max(len(n) for n in self._specs)
+        return "\n".join(f"{s.name.ljust(w)}  [{s.inputs}]  {s.description}" for s in self._specs.values())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._specs
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._specs))
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+    def __repr__(self) -> str:
+        return f"MetricRegistry({', '.join(self._specs)})"
+
+
+METRICS = MetricRegistry()
+# Registration order is the order of the report.
+METRICS.add("fid", "pairs", "Fréchet distance of extractor features to the reference", "gankit.metrics.fid:report")
+METRICS.add("kid", "pairs", "Kernel Inception Distance (cubic polynomial kernel, 100 subsets of <= 1000)", "gankit.metrics.kid:report")
+METRICS.add("pr", "pairs", "precision and recall (Kynkäänniemi et al. 2019, k = 3) against the reference", "gankit.metrics.precision_recall:report")
+METRICS.add("is", "samples", "Inception Score from the extractor's logits (10 splits)", "gankit.metrics.inception_score:report")
+METRICS.add("classes", "samples+labels", "Fashion-MNIST classifier: class histogram, its KL to uniform, fraction with p > 0.9", "gankit.metrics.classes:report")
+METRICS.add("coverage", "points", "2D samples only: modes covered, high-quality fraction, reverse KL (needs mixture)", "gankit.metrics.coverage:report")
+METRICS.add("memorization", "pairs", "nearest-train / nearest-held-out distance ratios, pixels and features", "gankit.metrics.memorization:report")
+
+
+def metric_names() -> list[str]:
+    """Names of every registered metric, in report order."""
+    return METRICS.names()
+
+
+__all__ = ["INPUTS", "METRICS", "MetricRegistry", "MetricSpec", "metric_names"]

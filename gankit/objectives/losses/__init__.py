@@ -1,0 +1,1 @@
+"""One file per adversarial loss; each registers itself in ``LOSSES``."""

@@ -1,0 +1,73 @@
+"""Exponential moving average of G's weights (Yazıcı et al. 2019, "The Unusual Effectiveness of
+Averaging in GAN Training", ICLR; used by ProGAN, StyleGAN, BigGAN).
+
+GAN training does not converge to a point but wanders around it; averaging G's weights over
+time cancels much of that oscillation and gives clearly better samples and FID at no training
+cost. It never changes training itself, only what is sampled: grids, in-training FID and
+``gankit sample`` use the average (``G_ema`` in checkpoints). Nearly always worth enabling.
+
+After every ``every``-th G step: ema = decay * ema + (1 - decay) * theta for parameters, buffers
+(BatchNorm statistics, spectral-norm vectors) copied. Before ``start`` (a step, or a fraction of
+the budget such as ``0.1``) the average is a plain copy (the first weights are poor and would linger for ~1/(1-decay) steps). 0.999 suits runs of
+10k+ steps; use 0.99-0.995 for a few thousand.
+"""
+
+from __future__ import annotations
+
+import copy
+import torch
+from torch import nn
+
+from gankit.errors import ConfigError
+from gankit.core.clock import Clock, Point, parse_point
+from gankit.tricks.base import TRICKS, Trick, TrickEnv
+
+
+@TRICKS.register("ema")
+class EMA(Trick):
+    kind = "averager"
+
+    def __init__(self, decay: float = 0.999, start: Point = 0, every: int = 1, network: str = "G") -> None:
+        if not 0.0 <= decay < 1.0:
+            raise ConfigError(f"ema.decay: in [0, 1) (0.999 is usual), got {decay}.")
+        if every < 1:
+            raise ConfigError(f"ema.every: at least 1 step, got {every}.")
+        self.start = parse_point(start, "ema.start")
+        self.decay, self.update_every, self.network = decay, every, network
+        self.G: nn.Module | None = None
+        self.G_ema: nn.Module | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.network}_ema"
+
+    def bind(self, env: TrickEnv) -> None:
+        if self.network not in env.raw:
+            raise ConfigError(f"ema.network: no network {self.network!r}; this task has {', '.join(env.raw)}.")
+        self.G = env.raw[self.network]
+        self.G_ema = copy.deepcopy(self.G)
+        self.G_ema.requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, clock: Clock) -> None:
+        """``clock``: steps completed before the one just taken."""
+        assert self.G is not None and self.G_ema is not None
+        copy_only = not clock.reached(self.start)
+        if not copy_only and clock.step % self.update_every != 0:
+            return
+        src = dict(self.G.named_parameters())
+        for n, e in self.G_ema.named_parameters():
+            if copy_only:
+                e.copy_(src[n])
+            else:
+                e.mul_(self.decay).add_(src[n].to(e.dtype), alpha=1.0 - self.decay)
+        src_b = dict(self.G.named_buffers())
+        for n, b in self.G_ema.named_buffers():
+            b.copy_(src_b[n])
+
+    def after_step(self, network: str, clock: Clock) -> None:
+        if network == self.network:
+            self.update(clock)
+
+    def averaged(self) -> dict[str, nn.Module]:
+        return {self.name: self.G_ema} if self.G_ema is not None else {}
