@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import DOC, write_section  # noqa: E402
 
 from gankit.config import load_config, load_raw  # noqa: E402
-from gankit.generate import load_generator  # noqa: E402
+from gankit.inference import load as load_generator  # noqa: E402
 from gankit.metrics.coverage import load_mixture, mixture_coverage, plot_coverage  # noqa: E402
 from gankit.train.engine import Hook, train  # noqa: E402
 

@@ -25,8 +25,8 @@ from _report import DOC, table, write_section  # noqa: E402
 
 from gankit.config import load_config  # noqa: E402
 from gankit.data.idx import load_idx_dataset  # noqa: E402
-from gankit.generate import load_generator  # noqa: E402
-from gankit.metrics import evaluate, to_uint8  # noqa: E402
+from gankit.inference import load as load_generator  # noqa: E402
+from gankit.metrics import evaluate  # noqa: E402
 from gankit.train.engine import train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,7 +93,7 @@ def main() -> None:
             steps = f"{res.step} ({(time.time() - t0) / 60:.1f} min)"
             shutil.copyfile(res.grid, grid)
         gen = load_generator(run_dir)
-        samples = to_uint8(gen.sample(N, seed=0))
+        samples = gen.sample(N, seed=0)  # uint8 images
         rep = evaluate(samples, METRICS, extractor="fmnist", ref="fashion-mnist:test", n=N, out_dir=run_dir / "eval")
         from gankit.train.checkpoint import load_checkpoint
 
