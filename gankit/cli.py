@@ -100,12 +100,16 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from gankit.inference import load, mixture_means, write_samples
+    from gankit.inference import load, mixture_means, requested_labels, write_samples
 
     gen = load(args.run)
-    samples = gen.sample(args.n, seed=args.seed)
-    out = write_samples(samples, args.out, mixture_means(gen.cfg))
-    print(f"wrote {args.n} samples from {gen.path} (step {gen.step}) to {out}")
+    classes = [int(x) for x in args.classes.split(",") if x.strip()] if args.classes else None
+    labels = requested_labels(args.n, gen.signature["num_classes"], args.klass, classes, args.per_class)
+    n = args.n if labels is None else len(labels)
+    samples = gen.sample(n, seed=args.seed, classes=labels, truncation=args.truncation)
+    out = write_samples(samples, args.out, mixture_means(gen.cfg), labels, gen.class_names)
+    extra = f", labels in {out.with_suffix('.labels.npy')}" if labels is not None and out.suffix == ".npy" else ""
+    print(f"wrote {n} samples from {gen.path} (step {gen.step}, {gen.weights}) to {out}{extra}")
     return 0
 
 
@@ -137,11 +141,13 @@ def _is_run(path: Path) -> bool:
 def cmd_eval(args: argparse.Namespace) -> int:
     import json
 
+    import torch
+
     from gankit.metrics import evaluate
 
     target = Path(args.target)
     mixture, data_root, out_dir = None, None, Path(args.out) if args.out else None
-    ref, extractor = args.ref, args.extractor
+    ref, extractor, labels, task_metrics = args.ref, args.extractor, None, None
     if target.is_dir() and _is_run(target):
         from gankit.data import data_spec
         from gankit.inference import load
@@ -150,7 +156,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
         gen = load(target)
         cfg = gen.cfg
         print(f"sampling {args.n} from {gen.path} (step {gen.step}, {gen.weights})", file=sys.stderr)
-        samples = gen.sample(args.n, seed=args.seed)
+        k = gen.signature["num_classes"]
+        # a conditional model: every class equally often (class-balanced, as CAS and intra-class FID want)
+        labels = torch.arange(args.n) % k if k else None
+        samples = gen.sample(args.n, seed=args.seed, classes=labels)
+        task_metrics = ",".join(m for m in ("fid", "kid", "pr", "classes", "class_consistency", "intra_fid")) if k else None
         spec = data_spec(cfg.data.name)
         mixture = cfg.data.name if spec.mixture(cfg.data) is not None else None
         ref = ref or default_reference(cfg) or "fashion-mnist:test"
@@ -160,14 +170,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
         samples = target
         ref = ref or "fashion-mnist:test"
         mixture = args.mixture
-    metrics = args.metrics
+    metrics = args.metrics or task_metrics
     if metrics is None:
         vector = hasattr(samples, "dim") and samples.dim() == 2
         metrics = "coverage" if (vector or mixture) else "fid,kid,is,pr,classes"
     report = evaluate(
         samples, metrics, extractor=extractor, ref=ref, n=args.n, seed=args.seed, device=args.device,
         out_dir=out_dir, mixture=mixture, inception_weights=args.inception_weights, data_root=data_root,
-        train_ref=args.train_ref, progress=not args.json,
+        train_ref=args.train_ref, progress=not args.json, labels=labels if labels is not None else args.labels,
     )  # fmt: skip
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
@@ -227,6 +237,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help=".png (grid / scatter) or .npy (uint8 NCHW images, float32 ND vectors)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--class", dest="klass", type=int, metavar="K", help="conditional models: every sample of class K")
+    which.add_argument("--classes", metavar="0,3,7", help="conditional models: these classes, one grid row each")
+    which.add_argument("--per-class", type=int, metavar="M", help="conditional models: M samples of every class")
+    p.add_argument("--truncation", type=float, metavar="T", help="redraw noise entries with |z| > T (BigGAN's truncation trick)")
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("data", help="datasets")
@@ -241,12 +256,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="FID/KID/IS/precision-recall/coverage/memorisation, with their protocol")
     p.add_argument("target", help="run folder, checkpoint folder, folder of images, or .npy from `gankit sample`")
-    p.add_argument("--metrics", help="comma list of fid,kid,is,pr,classes,coverage,memorization (default: fid,kid,is,pr,classes; coverage for 2D)")
+    p.add_argument("--metrics", help="comma list of fid,kid,is,pr,classes,coverage,memorization,class_consistency,intra_fid,cas "
+                   "(default: fid,kid,is,pr,classes; coverage for 2D; a conditional run adds class_consistency,intra_fid)")
     p.add_argument("--extractor", default="auto", choices=["auto", "fmnist", "inception"], help="auto: fmnist for 28x28 grayscale, else inception")
     p.add_argument("--n", type=int, default=10000, help="generated (and reference) samples")
     p.add_argument("--ref", help="reference: fashion-mnist:test (default), fashion-mnist:train, mnist:test, or a folder")
     p.add_argument("--train-ref", default="fashion-mnist:train", help="training set for memorization")
     p.add_argument("--mixture", choices=["ring8", "grid25"], help="for 2D samples given as .npy")
+    p.add_argument("--labels", help="classes the samples were generated for (.npy, int64 N); default: SAMPLES.labels.npy beside a .npy")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu")
     p.add_argument("--inception-weights", help="pt_inception-2015-12-05 weights file, for offline Inception metrics")

@@ -38,11 +38,53 @@ class DataConfig(_Strict):
     num_workers: int = Field(2, ge=0)
     n_points: int = Field(100_000, ge=1)  # size of a synthetic 2D set
     limit: int | None = Field(None, ge=1)  # use only the first N items (tiny runs, tests)
+    # Labels (class-conditional tasks; unconditional ones ignore them). Class ids are the data's own
+    # (Fashion-MNIST 0..9, a folder's sorted subfolders); the spec checks they exist.
+    classes: list[int] | None = None  # keep only these classes; labels become 0..k-1 in this order
+    per_class_limit: dict[int, int] | None = None  # original class id -> at most N training items (first N in file order)
+    balance: bool = False  # class-balanced sampling: each epoch draws every class equally often
 
     @pydantic.field_validator("name")
     @classmethod
     def _registered(cls, v: str) -> str:
         return _check_name(v, "data source", "gankit.data.base", "SOURCES")
+
+    @pydantic.field_validator("classes")
+    @classmethod
+    def _classes(cls, v: list[int] | None) -> list[int] | None:
+        if v is None:
+            return v
+        if not v:
+            raise ValueError("an empty list keeps no class; list class ids (e.g. [7, 2]) or leave it null for all classes")
+        if any(c < 0 for c in v):
+            raise ValueError(f"class ids are >= 0, got {min(v)}")
+        twice = sorted({c for c in v if v.count(c) > 1})
+        if twice:
+            raise ValueError(
+                f"lists class {twice[0]} more than once; each class once (labels become 0..k-1 in the listed order)"
+            )
+        return v
+
+    @pydantic.field_validator("per_class_limit")
+    @classmethod
+    def _per_class_limit(cls, v: dict[int, int] | None) -> dict[int, int] | None:
+        for c, n in (v or {}).items():
+            if c < 0:
+                raise ValueError(f"keys are class ids >= 0, got {c}")
+            if n < 0:
+                raise ValueError(f"class {c}: a limit is a number of training items >= 0, got {n}")
+        return v
+
+    @pydantic.model_validator(mode="after")
+    def _limits_within_classes(self) -> "DataConfig":
+        if self.classes is not None and self.per_class_limit:
+            out = [c for c in self.per_class_limit if c not in self.classes]
+            if out:
+                raise ValueError(
+                    f"data.per_class_limit names class {out[0]}, which data.classes {self.classes} leaves out "
+                    "(its keys are original class ids, as in data.classes)"
+                )
+        return self
 
 
 def _check_name(value: str, kind: str, module: str, registry: str) -> str:
@@ -177,12 +219,17 @@ class Config(_Strict):
     name: str = "run"
     description: str = ""
     seed: int = 0
-    task: str = "gan"  # a registered task (`gankit.tasks.TASKS`): what the networks and phases are
+    #: A registered task (`gankit.tasks.TASKS`): which networks and phases the engine runs. Written
+    #: ``task: cgan`` or, with options, ``task: {name: cgan, aux_weight: 1.0}``.
+    task: ComponentConfig = ComponentConfig(name="gan")
 
-    @pydantic.field_validator("task")
+    @pydantic.field_validator("task", mode="before")
     @classmethod
-    def _task_registered(cls, v: str) -> str:
-        return _check_name(v, "task", "gankit.tasks", "TASKS")
+    def _task_registered(cls, v: Any) -> Any:
+        v = {"name": v} if isinstance(v, str) else v
+        if isinstance(v, dict) and isinstance(v.get("name"), str):
+            _check_name(v["name"], "task", "gankit.tasks", "TASKS")
+        return v
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
     loss: ComponentConfig = ComponentConfig(name="nonsaturating")
@@ -293,6 +340,8 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
         node = raw
         for part in parts[:-1]:
             nxt = node.setdefault(part, {})
+            if isinstance(nxt, str) and node is raw and part == "task":  # `task: cgan` given options
+                nxt = node[part] = {"name": nxt}
             if not isinstance(nxt, dict):
                 raise ConfigError(f"--set {key}: '{part}' is a value, not a section.")
             node = nxt

@@ -21,6 +21,7 @@ from gankit.config import Config, validate
 from gankit.core.task import Signature, Task
 from gankit.data import data_spec
 from gankit.errors import CheckpointError, ConfigError, GankitError
+from gankit.latent.truncation import truncated_noise
 from gankit.train.checkpoint import load_checkpoint, resolve_checkpoint
 from gankit.utils.images import save_grid, save_scatter, to_uint8
 
@@ -33,13 +34,15 @@ class Inference:
     step: int
     path: Path
     weights: str  # which saved network was loaded (G or G_ema)
+    class_names: list[str] | None = None  # index -> name for a conditional model
 
     @property
     def is_vector(self) -> bool:
         return self.signature["output"] == "vector"
 
-    def noise(self, n: int, seed: int = 0) -> torch.Tensor:
-        return torch.randn(n, self.signature["z_dim"], generator=torch.Generator().manual_seed(seed))
+    def noise(self, n: int, seed: int = 0, truncation: float | None = None) -> torch.Tensor:
+        """Seeded N(0, I) noise; ``truncation``: entries beyond it redrawn (BigGAN's trick)."""
+        return truncated_noise(n, self.signature["z_dim"], truncation, seed)
 
     def _check_classes(self, n: int, classes: list[int] | torch.Tensor | None) -> torch.Tensor | None:
         k = self.signature["num_classes"]
@@ -59,6 +62,9 @@ class Inference:
                  device: str | torch.device = "cpu") -> torch.Tensor:  # fmt: skip
         """The module's raw float output on CPU (images in [-1, 1]), in eval mode."""
         self.module.to(device).eval()
+        k = self.signature["num_classes"]
+        if k and c is None:  # every class in turn
+            c = torch.arange(len(z)) % k
         outs = []
         for i in range(0, len(z), batch_size):
             zi = z[i : i + batch_size].to(device)
@@ -66,12 +72,17 @@ class Inference:
             outs.append(self.module(*args).float().cpu())
         return torch.cat(outs) if outs else torch.empty(0, *self.signature["output_shape"])
 
-    def sample_float(self, n: int, seed: int = 0, classes: list[int] | torch.Tensor | None = None, **kw) -> torch.Tensor:
-        return self.generate(self.noise(n, seed), self._check_classes(n, classes), **kw)
+    def sample_float(self, n: int, seed: int = 0, classes: list[int] | torch.Tensor | None = None,
+                     truncation: float | None = None, **kw) -> torch.Tensor:  # fmt: skip
+        return self.generate(self.noise(n, seed, truncation), self._check_classes(n, classes), **kw)
 
-    def sample(self, n: int, seed: int = 0, classes: list[int] | torch.Tensor | None = None, **kw) -> torch.Tensor:
-        """uint8 N x C x H x W for images, float32 N x D for vectors; the same seed gives the same samples."""
-        out = self.sample_float(n, seed, classes, **kw)
+    def sample(self, n: int, seed: int = 0, classes: list[int] | torch.Tensor | None = None,
+               truncation: float | None = None, **kw) -> torch.Tensor:  # fmt: skip
+        """uint8 N x C x H x W for images, float32 N x D for vectors; the same seed gives the same samples.
+
+        ``classes``: one class for all, or one per sample (conditional models; default every class in turn).
+        """
+        out = self.sample_float(n, seed, classes, truncation, **kw)
         return out if self.is_vector else to_uint8(out)
 
 
@@ -93,7 +104,8 @@ def load(path: str | Path, prefer_ema: bool = True) -> Inference:
     ckpt = load_checkpoint(ckpt_path)
     cfg = _config(ckpt.state, ckpt_path)
     try:
-        task: Task = build_task(cfg, data_spec(cfg.data.name).sample_shape(cfg.data))
+        known = {"class_names": ckpt.state["class_names"]} if ckpt.state.get("class_names") else {}
+        task: Task = build_task(cfg, data_spec(cfg.data.name).sample_shape(cfg.data), **known)
         module = task.build_inference()  # with the same wrappers (spectral norm) as in training
     except ConfigError as e:
         raise CheckpointError(f"{ckpt_path}: its recipe does not validate under this gankit ({e}).") from None
@@ -104,7 +116,8 @@ def load(path: str | Path, prefer_ema: bool = True) -> Inference:
     except RuntimeError as e:
         raise CheckpointError(f"{ckpt_path}: {name}.safetensors does not fit the recipe's network ({str(e).splitlines()[0]}).") from None
     module.eval()
-    return Inference(module=module, signature=task.signature(), cfg=cfg, step=ckpt.step, path=ckpt_path, weights=name)
+    return Inference(module=module, signature=task.signature(), cfg=cfg, step=ckpt.step, path=ckpt_path, weights=name,
+                     class_names=getattr(task, "class_names", None))  # fmt: skip
 
 
 def mixture_means(cfg: Config) -> torch.Tensor | None:
@@ -113,16 +126,47 @@ def mixture_means(cfg: Config) -> torch.Tensor | None:
     return mix[0] if mix is not None else None
 
 
-def write_samples(samples: torch.Tensor, out: str | Path, means: torch.Tensor | None = None) -> Path:
-    """``.npy``: uint8 N x C x H x W for images, float32 N x D for vectors; ``.png``: grid or scatter."""
+def requested_labels(n: int, num_classes: int, klass: int | None = None, classes: list[int] | None = None,
+                     per_class: int | None = None) -> torch.Tensor | None:  # fmt: skip
+    """The labels of ``gankit sample``'s ``--class K`` / ``--classes a,b`` / ``--per-class M`` (None: unconditional).
+
+    Without any, a conditional model is asked for every class in turn. ``--per-class M`` gives M of
+    every class (n is then M x classes).
+    """
+    if klass is None and classes is None and per_class is None:
+        return torch.arange(n) % num_classes if num_classes else None
+    if not num_classes:
+        raise ConfigError("--class/--classes/--per-class: this model is unconditional; it takes no classes.")
+    if per_class is not None:
+        if per_class < 1:
+            raise ConfigError(f"--per-class: at least 1 sample per class, got {per_class}.")
+        return torch.arange(num_classes).repeat_interleave(per_class)
+    wanted = [klass] if klass is not None else list(classes or [])
+    bad = [k for k in wanted if not 0 <= k < num_classes]
+    if bad or not wanted:
+        raise ConfigError(f"classes {bad or wanted}: this model has classes 0..{num_classes - 1}.")
+    return torch.tensor(wanted).repeat(-(-n // len(wanted)))[:n].sort(stable=True).values
+
+
+def write_samples(samples: torch.Tensor, out: str | Path, means: torch.Tensor | None = None, labels: torch.Tensor | None = None,
+                  names: list[str] | None = None) -> Path:  # fmt: skip
+    """``.npy``: uint8 N x C x H x W for images, float32 N x D for vectors, and ``FILE.labels.npy`` (int64, N)
+    beside it for a conditional model; ``.png``: a grid (one row per class, named) or a scatter."""
+    from gankit.train.grids import class_grid
+    from gankit.utils.images import save_png
+
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     vector = samples.dim() == 2
     images = samples if vector or samples.dtype == torch.uint8 else to_uint8(samples)
     if out.suffix == ".npy":
         np.save(out, samples.numpy().astype(np.float32) if vector else images.numpy())
+        if labels is not None:
+            np.save(out.with_suffix(".labels.npy"), labels.numpy().astype(np.int64))
     elif vector:
         save_scatter(samples, out, means)
+    elif labels is not None:
+        save_png(class_grid(images, labels, names), out)
     else:
         save_grid(images, out)
     return out

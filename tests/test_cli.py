@@ -78,15 +78,14 @@ def test_every_shipped_recipe_validates():
     from gankit.cli import recipe_paths
     from gankit.config import load_config
     from gankit.data import sample_shape
-    from gankit.objectives import build_loss
-    from gankit.models import build_discriminator, build_generator
+    from gankit.tasks import build_task
 
     for path in recipe_paths():
         cfg = load_config(path)
-        shape = sample_shape(cfg.data)
-        build_generator(cfg.model.generator.name, cfg.model.generator.params, cfg.model.z_dim, shape)
-        build_discriminator(cfg.model.discriminator.name, cfg.model.discriminator.params, shape)
-        build_loss(cfg.loss.name, cfg.loss.params)
+        names = [f"c{i}" for i in range(10)] if cfg.task.name == "cgan" else None  # labels without the dataset
+        task = build_task(cfg, sample_shape(cfg.data), **({"class_names": names} if names else {}))
+        nets = task.build()
+        assert {"G", "D"} <= set(nets) and task.build_inference() is not None, path.name
 
 
 @pytest.mark.skipif(os.name != "posix", reason="signals")

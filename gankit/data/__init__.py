@@ -3,7 +3,9 @@
 Each is a :class:`~gankit.data.base.DataSpec` registered by name in ``SOURCES``. The engine sees
 only a :class:`DataSource` (batches of :class:`~gankit.core.batch.Batch`) from
 :func:`build_source`; evaluation code gets the same real items, resized the same way, from
-:func:`load_real_images`.
+:func:`load_real_images` (with their labels: :func:`load_real_labeled`). Labelled data fills
+``Batch.c``; a task that needs labels calls :func:`require_labels`, and the engine records the
+names with :func:`write_classes_json`.
 
 The ``fetch`` function is not re-exported here so that ``gankit.data.fetch`` stays the module
 (``mock.patch("gankit.data.fetch....")`` keeps working); use ``fetch_dataset`` or
@@ -14,19 +16,22 @@ from __future__ import annotations
 
 import torch
 
-from gankit.data.base import SOURCES, DataSpec, data_spec
+from gankit.data.base import SOURCES, DataSpec, data_spec, require_labels
 from gankit.data.fetch import DATASETS, SYSTEM_DIRS, default_root, find_dataset, verify_file
 from gankit.data.fetch import fetch as fetch_dataset
-from gankit.data.folder import IMAGE_EXTENSIONS, ImageFolderDataset, list_images, load_folder_tensor
+from gankit.data.folder import IMAGE_EXTENSIONS, FolderLayout, ImageFolderDataset, folder_layout, list_images, load_folder_tensor
 from gankit.data.idx import load_idx_dataset, read_idx, write_idx
+from gankit.data.labels import CLASSES_FILE, balanced_weights, read_classes_json, select_items, write_classes_json
 from gankit.data.source import DataSource, LoaderSource, TensorSource
 from gankit.data.toy2d import MIXTURES, mixture_params, sample_mixture
 
 __all__ = [
-    "DATASETS", "IMAGE_EXTENSIONS", "MIXTURES", "SOURCES", "SYSTEM_DIRS", "DataSource", "DataSpec",
-    "ImageFolderDataset", "LoaderSource", "TensorSource", "build_source", "data_spec", "default_root",
-    "fetch_dataset", "find_dataset", "list_images", "load_folder_tensor", "load_idx_dataset",
-    "load_real_images", "mixture_params", "read_idx", "sample_mixture", "sample_shape", "verify_file", "write_idx",
+    "CLASSES_FILE", "DATASETS", "IMAGE_EXTENSIONS", "MIXTURES", "SOURCES", "SYSTEM_DIRS", "DataSource", "DataSpec",
+    "FolderLayout", "ImageFolderDataset", "LoaderSource", "TensorSource", "balanced_weights", "build_source",
+    "class_names", "data_spec", "default_root", "fetch_dataset", "find_dataset", "folder_layout", "list_images",
+    "load_folder_tensor", "load_idx_dataset", "load_real_images", "load_real_labeled", "mixture_params",
+    "num_classes", "read_classes_json", "read_idx", "require_labels", "sample_mixture", "sample_shape",
+    "select_items", "verify_file", "write_classes_json", "write_idx",
 ]  # fmt: skip
 
 
@@ -43,6 +48,23 @@ def load_real_images(cfg, split: str | None = None, limit: int | None = None, *,
     ``seed`` picks the 2D sample (the training run's seed reproduces its training points).
     """
     return data_spec(cfg.name).load_real(cfg, split, limit, seed)
+
+
+def load_real_labeled(cfg, split: str | None = None, limit: int | None = None, *,
+                      seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    """(uint8 images (N, C, S, S), int64 labels (N,)): :func:`load_real_images` with labels, e.g. for
+    intra-class FID (``images[labels == k]``) and classification accuracy scores. DataError on unlabeled data."""
+    return data_spec(cfg.name).load_real_labeled(cfg, split, limit, seed)
+
+
+def num_classes(cfg) -> int:
+    """How many classes the training labels span (after ``data.classes``); 0 for unlabeled data."""
+    return data_spec(cfg.name).num_classes(cfg)
+
+
+def class_names(cfg) -> list[str] | None:
+    """Label index -> class name (after ``data.classes``); None for unlabeled data."""
+    return data_spec(cfg.name).class_names(cfg)
 
 
 def sample_shape(cfg) -> tuple[int, ...]:

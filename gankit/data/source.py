@@ -2,7 +2,9 @@
 
 An epoch's order is a pure function of (seed, epoch), so a checkpoint needs no RNG state: the
 resumed source recomputes the permutation and continues at batch ``pos``. Under DDP every rank
-computes the same permutation and takes its own slice of each global batch.
+computes the same permutation and takes its own slice of each global batch. With per-item
+``weights`` (class balancing) the epoch is ``num_items`` draws with replacement from the same
+generator instead of a permutation: still a pure function of (seed, epoch).
 """
 
 from __future__ import annotations
@@ -29,6 +31,28 @@ class DataSource(Protocol):
 
 def epoch_generator(seed: int, epoch: int) -> torch.Generator:
     return torch.Generator().manual_seed((seed * 1_000_003 + epoch) % (1 << 64))
+
+
+def check_weights(weights: torch.Tensor | None, num_items: int) -> torch.Tensor | None:
+    """Per-item sampling weights as float64 on CPU, or a DataError saying what is wrong with them."""
+    if weights is None:
+        return None
+    if num_items > 1 << 24:  # torch.multinomial's limit on categories
+        raise DataError(f"weighted sampling (data.balance) handles at most {1 << 24:,} items; this dataset has {num_items:,}.")
+    w = weights.detach().to("cpu", torch.float64)
+    if w.shape != (num_items,) or not torch.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
+        raise DataError(
+            f"sampling weights must be {num_items} finite values >= 0, not all 0 (one per item); "
+            f"got shape {tuple(w.shape)}."
+        )
+    return w
+
+
+def epoch_indices(num_items: int, generator: torch.Generator, weights: torch.Tensor | None) -> torch.Tensor:
+    """The epoch's item order: a permutation, or ``num_items`` weighted draws with replacement."""
+    if weights is None:
+        return torch.randperm(num_items, generator=generator)
+    return torch.multinomial(weights, num_items, replacement=True, generator=generator)
 
 
 def rank_batches(perm: torch.Tensor, batch_size: int, rank: int, world_size: int) -> torch.Tensor:
@@ -97,6 +121,7 @@ class TensorSource(_ResumableMixin):
         rank: int = 0,
         world_size: int = 1,
         labels: torch.Tensor | None = None,
+        weights: torch.Tensor | None = None,
     ) -> None:
         if data.ndim not in (2, 4):
             raise DataError(f"expected images (N, C, H, W) or points (N, D), got a tensor of shape {tuple(data.shape)}.")
@@ -110,13 +135,14 @@ class TensorSource(_ResumableMixin):
         self.num_items = int(data.shape[0])
         self.batch_size, self.seed, self.rank, self.world_size = batch_size, seed, rank, world_size
         self.batches_per_epoch = _check_layout(self.num_items, batch_size, rank, world_size)
+        self.weights = check_weights(weights, self.num_items)
         self.epoch = self.pos = 0
         self._order: torch.Tensor | None = None
         self._order_epoch = -1
 
     def _epoch_order(self) -> torch.Tensor:
         if self._order_epoch != self.epoch:
-            perm = torch.randperm(self.num_items, generator=epoch_generator(self.seed, self.epoch))
+            perm = epoch_indices(self.num_items, epoch_generator(self.seed, self.epoch), self.weights)
             self._order = rank_batches(perm, self.batch_size, self.rank, self.world_size).to(self.device)
             self._order_epoch = self.epoch
         assert self._order is not None
@@ -136,9 +162,10 @@ class TensorSource(_ResumableMixin):
 class _EpochBatchSampler(Sampler[list[Any]]):
     """Yields this rank's batches of epoch ``epoch`` from batch ``start`` on (set before each iter)."""
 
-    def __init__(self, n: int, batch_size: int, seed: int, rank: int, world_size: int, with_seeds: bool) -> None:
+    def __init__(self, n: int, batch_size: int, seed: int, rank: int, world_size: int, with_seeds: bool,
+                 weights: torch.Tensor | None = None) -> None:  # fmt: skip
         self.n, self.batch_size, self.seed = n, batch_size, seed
-        self.rank, self.world_size, self.with_seeds = rank, world_size, with_seeds
+        self.rank, self.world_size, self.with_seeds, self.weights = rank, world_size, with_seeds, weights
         self.batches_per_epoch = n // (batch_size * world_size)
         self.epoch = self.start = 0
 
@@ -147,7 +174,7 @@ class _EpochBatchSampler(Sampler[list[Any]]):
 
     def __iter__(self) -> Iterator[list[Any]]:
         g = epoch_generator(self.seed, self.epoch)
-        perm = torch.randperm(self.n, generator=g)  # drawn first: same order as TensorSource
+        perm = epoch_indices(self.n, g, self.weights)  # drawn first: same order as TensorSource
         order = rank_batches(perm, self.batch_size, self.rank, self.world_size)[self.start :]
         if not self.with_seeds:
             yield from order.tolist()
@@ -161,7 +188,8 @@ class _EpochBatchSampler(Sampler[list[Any]]):
 class LoaderSource(_ResumableMixin):
     """A DataLoader over a map-style dataset (image folders), with the same resumable order.
 
-    Resuming slices the epoch's index list at ``pos``; skipped batches are never decoded.
+    Resuming slices the epoch's index list at ``pos``; skipped batches are never decoded. A
+    dataset that returns ``(x, label)`` fills ``Batch.c``.
     """
 
     def __init__(
@@ -173,6 +201,7 @@ class LoaderSource(_ResumableMixin):
         num_workers: int,
         rank: int = 0,
         world_size: int = 1,
+        weights: torch.Tensor | None = None,
     ) -> None:
         self.device = torch.device(device)
         self.num_items = len(dataset)  # type: ignore[arg-type]
@@ -187,8 +216,9 @@ class LoaderSource(_ResumableMixin):
             self.kind = "vector"
         self.epoch = self.pos = 0
         self._pin = self.device.type == "cuda"
+        self.weights = check_weights(weights, self.num_items)
         self._sampler = _EpochBatchSampler(
-            self.num_items, batch_size, seed, rank, world_size, getattr(dataset, "takes_sample_seed", False)
+            self.num_items, batch_size, seed, rank, world_size, getattr(dataset, "takes_sample_seed", False), self.weights
         )
         self._loader = DataLoader(
             dataset,

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from gankit.data.base import SOURCES, DataSpec
+from gankit.data.base import SOURCES, DataSpec, check_label_switches
 from gankit.data.source import TensorSource
 from gankit.errors import DataError
 
@@ -79,6 +79,7 @@ class Mixture2D(DataSpec):
 
     def build_source(self, cfg: Any, batch_size: int, device: torch.device, seed: int, rank: int, world_size: int,
                      holdout: bool) -> TensorSource:  # fmt: skip
+        check_label_switches(self, cfg)
         return TensorSource(toy_points(cfg.name, cfg.n_points, seed, cfg.limit), batch_size, device, seed, rank, world_size)
 
     def load_real(self, cfg: Any, split: str | None, limit: int | None, seed: int) -> torch.Tensor:
@@ -89,6 +90,10 @@ class Mixture2D(DataSpec):
 
     def mixture(self, cfg: Any) -> tuple[torch.Tensor, float] | None:
         return mixture_params(cfg.name)
+
+    def missing_labels(self, cfg: Any) -> str:
+        return (f"data.name {cfg.name!r} has none: the 2D mixtures are unlabeled points; use fashion-mnist, "
+                "mnist, or an image folder with one subfolder per class")  # fmt: skip
 
 
 @SOURCES.register("ring8")

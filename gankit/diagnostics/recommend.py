@@ -25,7 +25,7 @@ import yaml
 from gankit.errors import ConfigError
 from gankit.core.registry import did_you_mean
 
-TASKS = ("generate", "translate-paired", "translate-unpaired", "super-resolve", "augment")
+TASKS = ("generate", "generate-conditional", "translate-paired", "translate-unpaired", "super-resolve", "augment")
 #: Below this many training images D memorises the data and overpowers G (Karras et al. 2020,
 #: "Training GANs with limited data"; Zhao et al. 2020, "Differentiable augmentation").
 SMALL_DATA = 10_000
@@ -45,7 +45,8 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "pix2pix": ("pix2pix*",),
     "cyclegan": ("cyclegan*",),
     "srgan": ("esrgan*", "srgan*"),
-    "conditional": ("cgan*", "acgan*", "*conditional*"),
+    # measured best first (docs/benchmarks.md, class-conditional section)
+    "conditional": ("acgan_fashion_mnist", "cgan_fashion_mnist", "acgan*", "cgan*", "projection*", "biggan*", "*conditional*"),
     "mlp": ("mlp_fashion_mnist",),
     "folder": ("dcgan_folder*", "*folder*"),
 }
@@ -228,10 +229,12 @@ def recommend(
         return rec
 
     name: str | None = None
-    if task == "augment":
+    if task in ("augment", "generate-conditional"):
         name = b.has("conditional")
         if name:
-            b.reasons.append(f"{name} is class-conditional: it generates samples of a chosen class, which augmentation needs.")
+            b.reasons.append(f"{name} is class-conditional: it generates samples of a chosen class"
+                             + (", which augmentation needs." if task == "augment" else " (`gankit sample RUN --class K`)."))
+            b.reasons.append("It needs class labels: Fashion-MNIST/MNIST have them; a folder needs one subfolder per class.")
         else:
             b.missing("conditional")
             name = b.has("dcgan")

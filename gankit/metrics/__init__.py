@@ -1,5 +1,6 @@
 """Evaluation of generated samples: FID, KID, IS, precision/recall, class statistics, 2D mode
-coverage and memorisation, each number reported with its protocol.
+coverage and memorisation, and for class-conditional samples class consistency, intra-FID and
+CAS, each number reported with its protocol.
 
 Entry points (imported lazily, so ``import gankit.metrics`` is cheap):
 
@@ -9,6 +10,7 @@ Entry points (imported lazily, so ``import gankit.metrics`` is cheap):
 * :class:`FIDTracker` -- fast FID during training against cached reference statistics;
 * :func:`get_extractor` -- the ``fmnist`` / ``inception`` feature extractors;
 * :func:`train_fmnist_classifier` -- (re)train the shipped Fashion-MNIST extractor;
+* :func:`classification_accuracy_score` -- CAS from tensors (train on generated, test on real);
 * :func:`to_uint8` -- generator output in [-1, 1] to uint8 images.
 """
 
@@ -28,6 +30,10 @@ _EXPORTS = {
     "get_extractor": "gankit.metrics.extractors",
     "Extractor": "gankit.metrics.extractors",
     "train_fmnist_classifier": "gankit.metrics.extractors.train_fmnist",
+    "fit_fmnist_net": "gankit.metrics.extractors.train_fmnist",
+    "classification_accuracy_score": "gankit.metrics.cas",
+    "class_consistency": "gankit.metrics.conditional",
+    "intra_fid": "gankit.metrics.conditional",
     "Protocol": "gankit.metrics.protocol",
     "MetricResult": "gankit.metrics.protocol",
     "EvalReport": "gankit.metrics.protocol",

@@ -49,18 +49,13 @@ def class_statistics(logits: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -
 
 
 def report(ctx) -> None:
-    """``classes`` of :func:`gankit.metrics.evaluate`: always the Fashion-MNIST classifier (reused if loaded)."""
-    from gankit.metrics.extractors import get_extractor
+    """``classes`` of :func:`gankit.metrics.evaluate`: always the Fashion-MNIST classifier (shared with the extractor when it is fmnist)."""
     from gankit.metrics.extractors.fmnist import CLASS_NAMES
     from gankit.metrics.protocol import MetricResult
 
+    cext, out = ctx.fmnist
     with ctx.timed("classes"):
-        if ctx.has_extractor and ctx.ext.name == "fmnist":
-            cext, logits = ctx.ext, ctx.gen["logits"]
-        else:
-            cext = get_extractor("fmnist", ctx.device)
-            logits = cext.logits(ctx.x, batch_size=ctx.batch_size, progress=ctx.progress)
-        c = class_statistics(logits)
+        c = class_statistics(out["logits"])
     details = {"histogram": dict(zip(CLASS_NAMES, c["histogram"])), "counts": c["counts"]}
     ctx.report.add(MetricResult("classes.kl_uniform", c["kl_uniform"], ctx.proto(cext), details=details))
     ctx.report.add(MetricResult("classes.confident_fraction", c["confident_fraction"], ctx.proto(cext), details={"threshold": c["threshold"]}))

@@ -1,8 +1,9 @@
 """What a metric's ``report(ctx)`` function sees: :class:`EvalContext`.
 
 Everything expensive is computed once, on first use, and shared between metrics: the parsed
-reference, reference images (per spec), the loaded extractor, the generated samples' features and
-logits, and the reference statistics of ``ref``. Each step is timed into ``report.timings``.
+reference, reference images and labels (per spec), the loaded extractor, the generated samples'
+features and logits (also under the Fashion-MNIST classifier, for the class metrics), and the
+reference statistics of ``ref``. Each step is timed into ``report.timings``.
 """
 
 from __future__ import annotations
@@ -41,9 +42,10 @@ class EvalContext:
     """The samples, the options of :func:`gankit.metrics.evaluate`, the report, and shared lazy values.
 
     Attributes set from the call: ``x`` (uint8 images N x C x H x W, already cut to ``n``, or float
-    points N x D), ``extractor`` (``"fmnist"``, ``"inception"`` or ``"auto"``), ``ref``, ``train_ref``,
+    points N x D), ``labels`` (int64 (N,), the class each sample was generated for, or None),
+    ``extractor`` (``"fmnist"``, ``"inception"`` or ``"auto"``), ``ref``, ``train_ref``,
     ``n``, ``seed``, ``device``, ``out`` (Path or None), ``mixture``, ``inception_weights``,
-    ``data_root``, ``batch_size``, ``cache``, ``progress``, ``report`` and ``timed`` (``with
+    ``data_root``, ``batch_size``, ``cache``, ``progress``, ``cas_epochs``, ``report`` and ``timed`` (``with
     ctx.timed("name"):`` adds the time to ``report.timings``).
     """
 
@@ -65,13 +67,16 @@ class EvalContext:
         batch_size: int | None = None,
         cache: bool = True,
         progress: bool = False,
+        labels: torch.Tensor | None = None,
+        cas_epochs: int | None = None,
     ) -> None:
-        self.x, self.report, self.timed = x, report, _Timer(report)
+        self.x, self.labels, self.report, self.timed = x, labels, report, _Timer(report)
         self.extractor, self.ref, self.train_ref, self.n, self.seed, self.device = extractor, ref, train_ref, n, seed, device
         self.out, self.mixture, self.inception_weights, self.data_root = out, mixture, inception_weights, data_root
-        self.batch_size, self.cache, self.progress = batch_size, cache, progress
-        self._reference = self._ext = self._gen = self._ref_stats = _UNSET
+        self.batch_size, self.cache, self.progress, self.cas_epochs = batch_size, cache, progress, cas_epochs
+        self._reference = self._ext = self._gen = self._ref_stats = self._fmnist = _UNSET
         self._images: dict[str, torch.Tensor] = {}
+        self._labels: dict[str, np.ndarray] = {}
 
     # -- images -------------------------------------------------------------------------------
     @property
@@ -103,6 +108,23 @@ class EvalContext:
                 self._images[r.spec] = load_reference_images(r, self.shape, self.data_root, self.progress)  # type: ignore[arg-type]
         return self._images[r.spec]
 
+    def ref_labels(self, r) -> np.ndarray:
+        """Class labels (int64) of dataset reference ``r``, aligned with :meth:`ref_images`; DataError for a folder."""
+        if r.spec not in self._labels:
+            from gankit.metrics.reference import load_reference_labels
+
+            self._labels[r.spec] = load_reference_labels(r, self.data_root)
+        return self._labels[r.spec]
+
+    def need_labels(self, metric: str) -> torch.Tensor:
+        """The samples' labels, or the error every ``samples+labels`` metric gives without them."""
+        if self.labels is None:
+            from gankit.errors import GankitError
+            from gankit.metrics.labels import NEEDS_LABELS
+
+            raise GankitError(f"{metric}: {NEEDS_LABELS}.")
+        return self.labels
+
     @property
     def has_extractor(self) -> bool:
         return self._ext is not _UNSET
@@ -126,13 +148,35 @@ class EvalContext:
                 self._gen = ext.run(self.x, batch_size=self.batch_size, progress=self.progress)
         return self._gen
 
-    def stats(self, r, *, n: int | None, info: bool = False):
-        """Reference statistics of ``r`` under :attr:`ext` (cached on disk; images shared with other metrics)."""
+    @property
+    def fmnist(self):
+        """(the Fashion-MNIST classifier, ``{"features", "logits"}`` of the generated images under it).
+
+        Shares :attr:`gen` when ``extractor`` is fmnist; otherwise runs the classifier once more.
+        """
+        if self._fmnist is _UNSET:
+            if self.extractor_name == "fmnist":
+                self._fmnist = (self.ext, self.gen)
+            else:
+                from gankit.metrics.extractors import get_extractor
+
+                with self.timed("load_extractor"):
+                    ext = get_extractor("fmnist", self.device)
+                with self.timed("fmnist_features"):
+                    self._fmnist = (ext, ext.run(self.x, batch_size=self.batch_size, progress=self.progress))
+        return self._fmnist
+
+    def stats(self, r, *, n: int | None, info: bool = False, label: int | None = None):
+        """Reference statistics of ``r`` under :attr:`ext` (cached on disk; images shared with other metrics).
+
+        ``label``: of the images of that class only (a dataset reference, labels from :meth:`ref_labels`).
+        """
         from gankit.metrics.refstats import get_reference_stats
 
         rs = get_reference_stats(
             r, self.ext, n=n, seed=self.seed, image_shape=self.shape, data_root=self.data_root, cache=self.cache,  # type: ignore[arg-type]
             batch_size=self.batch_size, progress=self.progress, load_images=lambda: self.ref_images(r),
+            label=label, load_labels=lambda: self.ref_labels(r),
         )  # fmt: skip
         if info:
             self.report.info["reference_cache"] = {"hit": rs.hit, "file": str(rs.path) if rs.path else None, "key": rs.key}

@@ -12,7 +12,16 @@ The metrics (``metrics=[...]``) are those of :data:`gankit.metrics.registry.METR
 ``memorization`` nearest-train / nearest-held-out distance ratios, pixels and features
 =============== ===================================================================================
 
-Generated images are the first ``n`` of ``samples``; the reference is a seeded random subset of
+and, for class-conditional samples with ``labels`` (the class each sample was generated for):
+
+===================== =============================================================================
+``class_consistency`` fraction the Fashion-MNIST classifier assigns to their requested class
+``intra_fid``         mean over classes k of FID(generated class k, reference class k)
+``cas``               Classification Accuracy Score (train on samples, test on real) and its real twin
+===================== =============================================================================
+
+Generated images are the first ``n`` of ``samples`` (with labels, taken round-robin over the
+classes, see :func:`gankit.metrics.labels.first_n_per_class`); the reference is a seeded random subset of
 ``n`` reference images (all if it has fewer). Reference statistics are cached (see
 :mod:`gankit.metrics.refstats`). Each metric's ``report(ctx)`` function gets an
 :class:`~gankit.metrics.context.EvalContext`, which computes shared inputs (extractor, features,
@@ -30,6 +39,7 @@ import torch
 from gankit.utils.images import to_uint8  # noqa: F401 - re-exported as gankit.metrics.to_uint8
 from gankit.errors import GankitError
 from gankit.metrics.context import EvalContext
+from gankit.metrics.labels import NEEDS_LABELS, as_labels, check_labels, first_n_per_class, sibling_labels_path
 from gankit.metrics.protocol import EvalReport
 from gankit.metrics.reference import load_samples
 from gankit.metrics.registry import METRICS, MetricSpec, metric_names  # noqa: F401 - re-exported
@@ -65,29 +75,40 @@ def evaluate(
     batch_size: int | None = None,
     cache: bool = True,
     progress: bool = False,
+    labels: torch.Tensor | np.ndarray | str | Path | None = None,
+    cas_epochs: int | None = None,
 ) -> EvalReport:
     """Evaluate generated ``samples`` and return an :class:`EvalReport`.
 
     Args:
         samples: uint8 images N x C x H x W, float32 2D points N x 2 (only ``coverage`` applies), or a
             path (folder of images / ``.npy``, see :func:`load_samples`).
-        metrics: names from :func:`metric_names` (``fid, kid, pr, is, classes, coverage, memorization``),
-            a list or a comma string.
+        metrics: names from :func:`metric_names` (``fid, kid, pr, is, classes, coverage, memorization,
+            class_consistency, intra_fid, cas``), a list or a comma string.
         extractor: ``"fmnist"`` (default; the Fashion-MNIST classifier), ``"inception"`` (torch-fidelity
             InceptionV3; GPU recommended) or ``"auto"`` (fmnist for 1x28x28 images, else inception).
-            ``classes`` always uses fmnist.
+            ``classes`` and ``class_consistency`` always use fmnist; ``cas`` trains its own classifier.
         ref: reference for fid/kid/pr and the held-out set of ``memorization``: ``fashion-mnist:test``,
             ``fashion-mnist:val``, ``fashion-mnist:train`` (likewise ``mnist:...``) or a folder of images.
-        n: number of generated samples used (the first ``n``) and of reference samples (a seeded subset).
+            ``intra_fid`` and ``cas`` need a dataset split (its labels give each real image's class) and
+            use all its images of each class.
+        n: number of generated samples used (the first ``n``; with labels round-robin over classes) and
+            of reference samples (a seeded subset).
         seed: seed for the reference subset, KID subsets, IS shuffling and memorisation baselines.
         device: ``"cpu"`` or ``"cuda"``.
         out_dir: if given, ``report.json`` and the PNGs (coverage scatter, closest memorisation pairs) go here.
-        train_ref: training set for ``memorization``.
+        train_ref: training set for ``memorization``, and the real training images of ``cas.real``.
         mixture: ``"ring8"`` or ``"grid25"`` for ``coverage``.
         inception_weights: InceptionV3 weights file (offline use); see ``extractors.inception``.
         data_root: folder with the IDX dataset files (None: gankit's data cache / system folders).
         batch_size: images per extractor forward pass (None: 1000 for fmnist, 50 for inception).
-        cache: use and fill the reference statistics cache.
+        cache: use and fill the reference statistics cache (and the cache of ``cas.real``).
+        labels: the class each sample was generated for, int64 (N,) (a tensor, array or ``.npy`` path);
+            needed by ``class_consistency``, ``intra_fid`` and ``cas``. None with ``samples`` a path
+            ``x.npy``: ``x.labels.npy`` beside it is used when one of those metrics is requested.
+        cas_epochs: training epochs of ``cas`` (None: :data:`gankit.metrics.cas.DEFAULT_EPOCHS`, 3).
+
+    Returns the :class:`EvalReport`; with labels, its ``info["labels"]`` says where they came from.
     """
     wanted = METRICS.select(metrics)
     if extractor not in EXTRACTOR_CHOICES:
@@ -101,9 +122,12 @@ def evaluate(
     ctx = EvalContext(
         torch.empty(0), report, extractor=extractor, ref=ref, train_ref=train_ref, n=n, seed=seed, device=device,
         out=out, mixture=mixture, inception_weights=inception_weights, data_root=data_root, batch_size=batch_size,
-        cache=cache, progress=progress,
+        cache=cache, progress=progress, cas_epochs=cas_epochs,
     )  # fmt: skip
+    if cas_epochs is not None and cas_epochs < 1:
+        raise GankitError(f"cas_epochs must be at least 1; got {cas_epochs}.")
     with ctx.timed("load_samples"):
+        y = _labels_for(samples, labels, wanted, report)  # missing labels fail before the samples are read
         x = _as_tensor(samples, progress)
     if len(x) == 0:
         raise GankitError("no generated samples to evaluate (got an empty set).")
@@ -123,7 +147,14 @@ def evaluate(
         points = [s.name for s in wanted if not s.images]
         if points:
             raise GankitError(f"{points[0]!r} applies to 2D point samples (ring8/grid25), not to images.")
-        ctx.x = x[:n]
+        if y is not None:
+            from gankit.metrics.extractors.fmnist import NUM_CLASSES
+
+            check_labels(y, len(x), NUM_CLASSES)
+            keep = first_n_per_class(y, n)
+            ctx.x, ctx.labels = (x, y) if keep is None else (x[keep], y[keep])
+        else:
+            ctx.x = x[:n]
         _prepare_images(ctx, wanted)
     for spec in wanted:
         spec.run(ctx)
@@ -133,11 +164,28 @@ def evaluate(
     return report
 
 
+def _labels_for(samples: Any, labels: Any, wanted: list[MetricSpec], report: EvalReport) -> torch.Tensor | None:
+    """The labels given, else ``x.labels.npy`` beside samples ``x.npy`` when a metric needs them; a clear error if none."""
+    needing = [s.name for s in wanted if s.needs_labels]
+    if labels is not None:
+        report.info["labels"] = str(labels) if isinstance(labels, (str, Path)) else "labels= argument"
+        return as_labels(labels)
+    if not needing:
+        return None
+    if isinstance(samples, (str, Path)) and str(samples).lower().endswith(".npy"):
+        sibling = sibling_labels_path(samples)
+        if sibling.is_file():
+            report.info["labels"] = str(sibling)
+            return as_labels(sibling)
+        raise GankitError(f"{', '.join(needing)}: no labels given and no {sibling} beside the samples; {NEEDS_LABELS}.")
+    raise GankitError(f"{', '.join(needing)}: {NEEDS_LABELS}.")
+
+
 def _prepare_images(ctx: EvalContext, wanted: list[MetricSpec]) -> None:
     """Fail early on a bad reference, and extract the generated features once for every metric using them."""
-    if any(s.inputs == "pairs" for s in wanted):
+    if any(s.inputs in ("pairs", "samples+labels") for s in wanted):
         ctx.reference  # noqa: B018 - parses ``ref``: a bad spec fails before the extractor is loaded
-    if any(s.inputs in ("samples", "pairs") for s in wanted):
+    if any(s.features == "extractor" for s in wanted):
         ctx.gen  # noqa: B018
 
 

@@ -32,6 +32,9 @@ class Protocol:
         image_shape: C x H x W of the generated images (None for 2D points).
         held_out: the held-out set of the memorisation ratio (None otherwise).
         n_held_out: its size (None otherwise).
+        n_generated_per_class: generated samples used per requested class 0..K-1, for the metrics
+            of class-conditional samples (None otherwise).
+        n_reference_per_class: reference images used per class 0..K-1 (None otherwise).
     """
 
     extractor: str
@@ -44,6 +47,8 @@ class Protocol:
     image_shape: tuple[int, ...] | None = None
     held_out: str | None = None
     n_held_out: int | None = None
+    n_generated_per_class: tuple[int, ...] | None = None
+    n_reference_per_class: tuple[int, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -87,6 +92,17 @@ class MetricResult:
 
 
 DASH = "—"  # an undefined value or a protocol field that does not apply; JSON keeps null
+
+
+def _count(total: int | None, per_class: tuple[int, ...] | None) -> str:
+    """``10000`` or, for per-class protocols, ``10000 (1000/class)`` / ``9000 (800-1000/class)``."""
+    if total is None:
+        return DASH
+    if not per_class:
+        return str(total)
+    used = [c for c in per_class if c > 0] or [0]
+    lo, hi = min(used), max(used)
+    return f"{total} ({lo}/class)" if lo == hi else f"{total} ({lo}-{hi}/class)"
 
 
 def _fmt(v: float | None) -> str:
@@ -148,8 +164,8 @@ class EvalReport:
             if p.held_out is not None:
                 ref += f" | held-out {p.held_out} ({p.n_held_out})"
             rows.append(
-                [r.name, value, p.extractor, (p.extractor_hash or DASH)[:8], str(p.n_generated),
-                 str(p.n_reference) if p.n_reference is not None else DASH, ref, p.resize, str(p.seed)]
+                [r.name, value, p.extractor, (p.extractor_hash or DASH)[:8], _count(p.n_generated, p.n_generated_per_class),
+                 _count(p.n_reference, p.n_reference_per_class), ref, p.resize, str(p.seed)]
             )  # fmt: skip
         widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(header)]
         lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)), "  ".join("-" * w for w in widths)]

@@ -157,6 +157,25 @@ def load_reference_images(
     return load_folder_tensor(ref.path, h, c, progress=progress)
 
 
+def load_reference_labels(ref: Reference, data_root: str | None = None) -> np.ndarray:
+    """Class labels (int64 (N,)) of dataset reference ``ref``, aligned with :func:`load_reference_images`.
+
+    Only dataset splits have labels; a folder of images is a :class:`DataError` (the class-conditional
+    metrics need to know each real image's class).
+    """
+    if ref.kind != "dataset":
+        raise DataError(
+            f"reference {ref.spec} is a folder of images without class labels; the class-conditional metrics "
+            f"need a labelled dataset split ({', '.join(VALID_SPECS)})."
+        )
+    from gankit.data.idx import load_idx_dataset
+
+    _, labels = load_idx_dataset(ref.dataset, file_split(ref.split), root=data_root)  # type: ignore[arg-type]
+    if ref.split == "val":
+        labels = labels[split_slice("val", len(labels), holdout=True)]
+    return np.asarray(labels, dtype=np.int64)
+
+
 def check_shapes(samples_shape: tuple[int, ...], ref_shape: tuple[int, ...], ref: Reference) -> None:
     """Generated C x H x W must equal the reference's; otherwise a :class:`DataError` naming both."""
     if tuple(samples_shape) != tuple(ref_shape):

@@ -13,6 +13,10 @@ protocol field too but does not change reference statistics, so it is not in the
 any of these makes a new entry; a corrupt entry is recomputed and replaced. The entry's metadata
 holds the fields (``fields``) and, for a dataset, each file's path, size, mtime and SHA-256
 (``files``); a hit is used only if its stored fields equal the ones just computed.
+
+Per-class statistics (``label=k``, for intra-FID) use only the reference images of class ``k``; the
+key then also holds the class and the SHA-256 of the reference's labels (the image file's
+fingerprint alone does not say which images are of class ``k``).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from gankit.metrics.reference import (
     dataset_fingerprint,
     folder_fingerprint,
     load_reference_images,
+    load_reference_labels,
     parse_reference,
     subset_indices,
 )
@@ -77,6 +82,7 @@ class RefStats:
     key: str
     path: Path | None
     hit: bool  # loaded from the cache
+    label: int | None = None  # the class the statistics are restricted to (None: all images)
 
 
 def _diff(stored: Any, fields: dict[str, Any]) -> str:
@@ -98,6 +104,12 @@ class _Lazy:
         return self.value
 
 
+def _check_aligned(images: torch.Tensor, labels: np.ndarray, ref: Reference) -> torch.Tensor:
+    if len(images) != len(labels):
+        raise GankitError(f"reference {ref.spec}: {len(images)} images but {len(labels)} labels; they must be aligned.")
+    return images
+
+
 def get_reference_stats(
     reference: str | Reference,
     extractor: Extractor,
@@ -110,6 +122,8 @@ def get_reference_stats(
     batch_size: int | None = None,
     progress: bool = False,
     load_images: Callable[[], torch.Tensor] | None = None,
+    label: int | None = None,
+    load_labels: Callable[[], np.ndarray] | None = None,
 ) -> RefStats:
     """Statistics of ``reference`` (a spec or :class:`Reference`) for ``extractor``, from the cache when possible.
 
@@ -117,9 +131,19 @@ def get_reference_stats(
     generated samples' C x H x W -- checked against a dataset reference (mismatch -> DataError
     naming both) and used to load a folder reference; None accepts the dataset's own shape.
     ``load_images``: a callable returning all reference images, to share one load with other metrics.
+    ``label``: only the images of this class (a dataset reference; ``n`` then subsets those), with
+    the labels from ``load_labels`` (default :func:`load_reference_labels`).
     """
     ref = reference if isinstance(reference, Reference) else parse_reference(reference)
     loader = _Lazy(load_images or (lambda: load_reference_images(ref, image_shape, data_root, progress)))
+    labels_sha = None
+    if label is not None:
+        labels = np.asarray((load_labels or (lambda: load_reference_labels(ref, data_root)))(), dtype=np.int64)
+        labels_sha = hashlib.sha256(np.ascontiguousarray(labels).tobytes()).hexdigest()
+        of_class = torch.from_numpy(np.flatnonzero(labels == int(label)))
+        if len(of_class) == 0:
+            raise GankitError(f"reference {ref.spec} has no images of class {label}.")
+        loader = _Lazy(lambda all_images=loader: _check_aligned(all_images(), labels, ref)[of_class])
     if ref.kind == "dataset":
         images = loader()  # cheap (cached IDX read) and needed for the shape check and the size
         ref_shape = tuple(int(s) for s in images.shape[1:])
@@ -146,15 +170,19 @@ def get_reference_stats(
         "resize": resize,
         "image_shape": list(ref_shape),
     }
+    if label is not None:
+        fields.update({"class": int(label), "labels_sha256": labels_sha})
     key = cache_key(fields)
     slug = ref.spec.replace(":", "-") if ref.kind == "dataset" else f"folder-{Path(ref.spec).name}"
+    if label is not None:
+        slug += f"-class{int(label)}"
     path = cache_dir() / f"{slug}-{extractor.name}-{key}.safetensors"
 
     def make(feats: np.ndarray, logits: np.ndarray, hit: bool, where: Path | None, mu=None, sigma=None) -> RefStats:
         if mu is None or sigma is None:
             mu, sigma = feature_statistics(feats)
         return RefStats(mu, sigma, feats, logits, n_used, ref.spec, ref_shape, resize, seed, extractor.name,  # type: ignore[arg-type]
-                        extractor.hash, key, where, hit)  # fmt: skip
+                        extractor.hash, key, where, hit, None if label is None else int(label))  # fmt: skip
 
     if cache and path.is_file():
         try:

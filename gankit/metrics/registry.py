@@ -5,11 +5,17 @@ computes it into the report (``compute(ctx)``, with ``ctx`` an :class:`~gankit.m
 it adds :class:`~gankit.metrics.protocol.MetricResult` s to ``ctx.report``). Inputs:
 
 =================== =============================================================================
-``samples``         generated images only, through the feature extractor (``is``)
-``samples+labels``  generated images scored by a class-labelled classifier (``classes``)
+``samples``         generated images only (``is``; ``classes``, scored by the Fashion-MNIST classifier)
+``samples+labels``  generated images plus the class each was generated for, int64 labels (N,)
+                    (``class_consistency``, ``intra_fid``, ``cas``); without labels they are an error
 ``pairs``           generated images compared with real images, the reference (``fid``, ``kid``, ...)
 ``points``          2D point samples (``coverage``); the only kind that applies to points
 =================== =============================================================================
+
+A metric also declares which features of the generated images it reads (``features``):
+``"extractor"`` (those of ``evaluate(extractor=...)``, extracted once for all metrics),
+``"fmnist"`` (always the shipped Fashion-MNIST classifier, shared when it is the extractor) or
+``"none"`` (pixels, points, or a classifier it trains itself), so that none is computed in vain.
 
 Adding a metric touches one file plus its registration: write ``gankit/metrics/<name>.py`` with
 the maths and a ``report(ctx)`` function, then add one :meth:`MetricRegistry.add` line below. The
@@ -31,6 +37,7 @@ if TYPE_CHECKING:
     from gankit.metrics.context import EvalContext
 
 INPUTS = ("samples", "samples+labels", "pairs", "points")
+FEATURES = ("extractor", "fmnist", "none")
 
 Compute = Callable[["EvalContext"], None]
 
@@ -43,12 +50,20 @@ class MetricSpec:
     inputs: str
     description: str
     compute: Union[Compute, str]
+    features: str = "extractor"
 
     def __post_init__(self) -> None:
         if self.inputs not in INPUTS:
             raise ValueError(f"metric {self.name!r}: inputs {self.inputs!r} is not one of {', '.join(INPUTS)}")
+        if self.features not in FEATURES:
+            raise ValueError(f"metric {self.name!r}: features {self.features!r} is not one of {', '.join(FEATURES)}")
         if not self.description or "\n" in self.description:
             raise ValueError(f"metric {self.name!r}: the description must be one line")
+
+    @property
+    def needs_labels(self) -> bool:
+        """Whether the metric needs the class each sample was generated for."""
+        return self.inputs == "samples+labels"
 
     @property
     def images(self) -> bool:
@@ -71,18 +86,18 @@ class MetricRegistry:
     def __init__(self) -> None:
         self._specs: dict[str, MetricSpec] = {}
 
-    def add(self, name: str, inputs: str, description: str, compute: Union[Compute, str]) -> MetricSpec:
+    def add(self, name: str, inputs: str, description: str, compute: Union[Compute, str], *, features: str = "extractor") -> MetricSpec:
         if name in self._specs:
             raise ValueError(f"metric {name!r} registered twice")
-        spec = MetricSpec(name, inputs, description, compute)
+        spec = MetricSpec(name, inputs, description, compute, features)
         self._specs[name] = spec
         return spec
 
-    def register(self, name: str, *, inputs: str, description: str) -> Callable[[Compute], Compute]:
+    def register(self, name: str, *, inputs: str, description: str, features: str = "extractor") -> Callable[[Compute], Compute]:
         """Decorator form of :meth:`add`, for a metric defined outside gankit."""
 
         def deco(fn: Compute) -> Compute:
-            self.add(name, inputs, description, fn)
+            self.add(name, inputs, description, fn, features=features)
             return fn
 
         return deco
@@ -110,7 +125,8 @@ class MetricRegistry:
     def describe(self) -> str:
         """One line per metric: name, inputs, description."""
         w = max(len(n) for n in self._specs)
-        return "\n".join(f"{s.name.ljust(w)}  [{s.inputs}]  {s.description}" for s in self._specs.values())
+        wi = max(len(s.inputs) for s in self._specs.values()) + 2
+        return "\n".join(f"{s.name.ljust(w)}  {f'[{s.inputs}]'.ljust(wi)}  {s.description}" for s in self._specs.values())
 
     def __contains__(self, name: object) -> bool:
         return name in self._specs
@@ -131,9 +147,12 @@ METRICS.add("fid", "pairs", "Fréchet distance of extractor features to the refe
 METRICS.add("kid", "pairs", "Kernel Inception Distance (cubic polynomial kernel, 100 subsets of <= 1000)", "gankit.metrics.kid:report")
 METRICS.add("pr", "pairs", "precision and recall (Kynkäänniemi et al. 2019, k = 3) against the reference", "gankit.metrics.precision_recall:report")
 METRICS.add("is", "samples", "Inception Score from the extractor's logits (10 splits)", "gankit.metrics.inception_score:report")
-METRICS.add("classes", "samples+labels", "Fashion-MNIST classifier: class histogram, its KL to uniform, fraction with p > 0.9", "gankit.metrics.classes:report")
-METRICS.add("coverage", "points", "2D samples only: modes covered, high-quality fraction, reverse KL (needs mixture)", "gankit.metrics.coverage:report")
+METRICS.add("classes", "samples", "Fashion-MNIST classifier: class histogram, its KL to uniform, fraction with p > 0.9", "gankit.metrics.classes:report", features="fmnist")
+METRICS.add("coverage", "points", "2D samples only: modes covered, high-quality fraction, reverse KL (needs mixture)", "gankit.metrics.coverage:report", features="none")
 METRICS.add("memorization", "pairs", "nearest-train / nearest-held-out distance ratios, pixels and features", "gankit.metrics.memorization:report")
+METRICS.add("class_consistency", "samples+labels", "fraction of samples the Fashion-MNIST classifier assigns to their requested class", "gankit.metrics.conditional:report_consistency", features="fmnist")
+METRICS.add("intra_fid", "samples+labels", "mean over classes k of FID(generated class k, reference class k)", "gankit.metrics.conditional:report_intra_fid")
+METRICS.add("cas", "samples+labels", "Classification Accuracy Score: classifier trained on the samples, tested on real data; and trained on real", "gankit.metrics.cas:report", features="none")
 
 
 def metric_names() -> list[str]:
@@ -141,4 +160,4 @@ def metric_names() -> list[str]:
     return METRICS.names()
 
 
-__all__ = ["INPUTS", "METRICS", "MetricRegistry", "MetricSpec", "metric_names"]
+__all__ = ["FEATURES", "INPUTS", "METRICS", "MetricRegistry", "MetricSpec", "metric_names"]

@@ -10,8 +10,22 @@ from gankit.core.task import Task
 TASKS: Registry[Any] = Registry("task", "gankit.tasks")
 
 
-def build_task(cfg: Any, sample_shape: tuple[int, ...]) -> Task:
-    return TASKS.get(cfg.task, "task")(cfg, tuple(sample_shape))
+def task_options(cfg: Any, defaults: dict[str, Any]) -> dict[str, Any]:
+    """The recipe's ``task:`` options over ``defaults``; an unknown one is named with the valid ones."""
+    from gankit.core.errors import ConfigError
+    from gankit.core.registry import did_you_mean
+
+    given = cfg.task.params
+    for key in given:
+        if key not in defaults:
+            valid = did_you_mean(key, list(defaults)) if defaults else " It takes no options."
+            raise ConfigError(f"task.{key}: unknown option for task {cfg.task.name!r}.{valid}")
+    return {**defaults, **given}
+
+
+def build_task(cfg: Any, sample_shape: tuple[int, ...], **known: Any) -> Task:
+    """``known``: what a checkpoint recorded (``class_names``), so loading needs no training data."""
+    return TASKS.get(cfg.task.name, "task.name")(cfg, tuple(sample_shape), **known)
 
 
 __all__ = ["TASKS", "Task", "build_task"]

@@ -31,7 +31,7 @@ from gankit.core.phase import Phase, PhaseContext, Terms, lazy_ratio
 from gankit.core.task import OptimizerSpec, Signature, Task, TaskEnv
 from gankit.models import build_discriminator, build_generator
 from gankit.objectives import build_loss
-from gankit.tasks import TASKS
+from gankit.tasks import TASKS, task_options
 from gankit.tricks import Assembly, StepContext, Trick, TrickEnv, build_tricks
 
 
@@ -42,9 +42,12 @@ def _term_name(t: Trick, spec_name: str) -> str:
 @TASKS.register("gan")
 class GAN(Task):
     needs = ("x",)
+    #: Options of ``task: {name: ..., ...}`` and their defaults (a subclass adds its own).
+    OPTIONS: dict[str, Any] = {}
 
-    def __init__(self, cfg: Any, sample_shape: tuple[int, ...]) -> None:
+    def __init__(self, cfg: Any, sample_shape: tuple[int, ...], **known: Any) -> None:
         super().__init__(cfg, sample_shape)
+        self.options = task_options(cfg, self.OPTIONS)
         self.loss = build_loss(cfg.loss.name, cfg.loss.params)
         self.tricks = build_tricks(cfg.regularizers)
         self.names = [_term_name(t, s.name) for t, s in zip(self.tricks, cfg.regularizers)]
@@ -147,18 +150,40 @@ class GAN(Task):
         ctx.stats |= {f"{side}_{k}": v for k, v in sctx.logs.items() if k not in terms}
         return terms
 
+    # -- where a conditional task differs: labels, how G and D are called, class terms
+
+    def _labels(self, batch: Batch) -> torch.Tensor | None:
+        """The labels G is asked for and D judges with (None: unconditional)."""
+        return None
+
+    def _generate(self, G: nn.Module, z: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+        return G(z)
+
+    def _score(self, D: nn.Module, x: torch.Tensor, c: torch.Tensor | None) -> tuple[torch.Tensor, Any]:
+        """D's scores (float) and anything else the same forward gave (class logits)."""
+        return D(x).float(), None
+
+    def _bound(self, D: nn.Module, c: torch.Tensor | None) -> nn.Module:
+        """D as the tricks see it, a function of the samples alone (penalties, unrolling)."""
+        return D
+
+    def _class_terms(self, terms: Terms, ctx: PhaseContext, side: str, aux: Any, c: torch.Tensor | None) -> None:
+        """Class-loss terms (ACGAN); nothing for an unconditional GAN."""
+
     def _d_loss(self, ctx: PhaseContext, batch: Batch) -> Terms:
         G, D = ctx.nets["G"], ctx.nets["D"]
+        c = self._labels(batch)
         z = self._noise(ctx, len(batch))
         if self.reuse_fakes:
-            ctx.scratch["fake"] = G(z)
+            ctx.scratch["fake"] = self._generate(G, z, c)
             fake = ctx.scratch["fake"].detach()
         else:
             with torch.no_grad(), ctx.autocast():
-                fake = ctx.raw["G"](z)
+                fake = self._generate(ctx.raw["G"], z, c)
         real, fake = self._inputs(batch.x, ctx.clock), self._inputs(fake, ctx.clock)
         ctx.scratch["real"] = real
-        real_s, fake_s = D(real).float(), D(fake).float()
+        (real_s, real_aux), (fake_s, fake_aux) = self._score(D, real, c), self._score(D, fake, c)
+        D = self._bound(D, c)
         targets = None
         if any(t.needs_targets for t in self.tricks):
             targets = Targets(torch.ones_like(real_s), torch.zeros_like(fake_s))
@@ -170,6 +195,7 @@ class GAN(Task):
             terms["penalty"] = pen
         sctx = StepContext(ctx.clock, D, G, real, fake, real_s, fake_s, self.loss)
         self._terms(terms, sctx, ctx, "d")
+        self._class_terms(terms, ctx, "d", (real_aux, fake_aux), c)
         if ctx.want_stats:
             rs, fs = real_s.detach(), fake_s.detach()
             acc_r, acc_f = self.loss.accuracy(rs, fs)
@@ -178,26 +204,30 @@ class GAN(Task):
         return terms
 
     def _d_reg_loss(self, ctx: PhaseContext, batch: Batch) -> Terms:
-        fake = None
+        fake, c = None, self._labels(batch)
         if any(getattr(self.tricks[i], "uses_fakes", False) for i in self.lazy):  # R2; R1 needs real data only
             with torch.no_grad(), ctx.autocast():
-                fake = self._inputs(ctx.raw["G"](self._noise(ctx, len(batch))), ctx.clock)
+                fake = self._inputs(self._generate(ctx.raw["G"], self._noise(ctx, len(batch)), c), ctx.clock)
         real = self._inputs(batch.x, ctx.clock)
-        sctx = StepContext(ctx.clock, ctx.nets["D"], ctx.nets["G"], real, fake, loss=self.loss)
+        sctx = StepContext(ctx.clock, self._bound(ctx.nets["D"], c), ctx.nets["G"], real, fake, loss=self.loss)
         return self._terms({}, sctx, ctx, "d", only=self.lazy)
 
     def _g_loss(self, ctx: PhaseContext, batch: Batch) -> Terms:
         D = ctx.raw["D"]  # frozen and unwrapped: no DDP sync for a network not updated here
+        c = self._labels(batch)
         fake = ctx.scratch.pop("fake", None)
         if fake is None:
-            fake = ctx.nets["G"](self._noise(ctx, self.cfg.train.batch_size))
+            fake = self._generate(ctx.nets["G"], self._noise(ctx, self.cfg.train.batch_size), c)
         fake = self._inputs(fake, ctx.clock)
-        sctx = StepContext(ctx.clock, D, ctx.nets["G"], real=ctx.scratch.get("real"), fake=fake, loss=self.loss)
+        sctx = StepContext(ctx.clock, self._bound(D, c), ctx.nets["G"], real=ctx.scratch.get("real"), fake=fake, loss=self.loss)
         with ctx.autocast():
             scores = next((s for t in self.tricks if (s := t.g_scores(sctx, fake)) is not None), None)
-            scores = (D(fake) if scores is None else scores).float()
-            sctx.fake_scores = scores
+            aux = None
+            if scores is None:
+                scores, aux = self._score(D, fake, c)
+            sctx.fake_scores = scores = scores.float()
             terms: Terms = {"loss": self.loss.g_loss(scores)}
+            self._class_terms(terms, ctx, "g", aux, c)
             return self._terms(terms, sctx, ctx, "g")
 
     def _after_d(self, ctx: PhaseContext) -> None:

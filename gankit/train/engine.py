@@ -84,7 +84,7 @@ class Engine:
         trained: set[str] = set()
         for name, ospec in self.task.optimizers().items():
             if name not in cfg.optim:
-                raise ConfigError(f"task '{cfg.task}' needs optim.{name}; the recipe has optim.{', optim.'.join(cfg.optim.names())}.")
+                raise ConfigError(f"task '{cfg.task.name}' needs optim.{name}; the recipe has optim.{', optim.'.join(cfg.optim.names())}.")
             params = [p for n in ospec.networks for p in self.raw[n].parameters()]
             self.optimizers[name] = build_optimizer(params, cfg.optim[name], f"optim.{name}", ospec.lazy_ratio)
             self._opt_params[name] = params
@@ -150,11 +150,17 @@ class Engine:
     def generate(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         """Samples in eval mode (BatchNorm running statistics); the train/eval mode is restored after."""
         G = self.task.inference_module(self.all_nets())
+        k = self.signature["num_classes"]
+        if k and c is None:  # a conditional task asked without labels: every class in turn
+            c = torch.arange(len(z), device=z.device) % k
         was_training = G.training
         G.eval()
         try:
             with self.fabric.autocast():
-                out = torch.cat([G(chunk) for chunk in z.split(512)])
+                if c is None:
+                    out = torch.cat([G(chunk) for chunk in z.split(512)])
+                else:
+                    out = torch.cat([G(zc, cc.to(zc.device)) for zc, cc in zip(z.split(512), c.split(512))])
         finally:
             G.train(was_training)
         return out.float()
@@ -234,6 +240,11 @@ class Engine:
         if self.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             atomic_write_text(self.run_dir / "config.yaml", to_yaml(cfg))
+            names = getattr(self.task, "class_names", None)
+            if names:
+                from gankit.data import write_classes_json
+
+                write_classes_json(self.run_dir, names)
         logger = RunLogger(self.run_dir, cfg.log.tensorboard, resume_step=self.step if self.resumed_from else None) if self.is_main else None
         self.logger = logger
         pbar = None
@@ -349,9 +360,10 @@ class Engine:
             extra |= hook.on_eval(self, self.step) or {}
         if not self.is_main or logger is None:
             return None
-        from gankit.train.grids import write_grid
+        from gankit.train.grids import grid_inputs, write_grid
 
-        path = write_grid(self, logger, self.generate(self.fixed_z))
+        z, c, _ = grid_inputs(self.fixed_z, self.signature["num_classes"])
+        path = write_grid(self, logger, self.generate(z, c), c, getattr(self.task, "class_names", None))
         if extra:
             logger.log(self.step, extra, kind="eval")
         return path

@@ -32,7 +32,9 @@ def engine_state(e: "Engine") -> dict[str, Any]:
         rng["cuda"] = torch.cuda.get_rng_state(e.device)
     return {
         "layout": LAYOUT,
-        "task": e.cfg.task,
+        "task": e.cfg.task.name,
+        "signature": e.task.signature(),
+        "class_names": getattr(e.task, "class_names", None),
         "optimizers": {k: o.state_dict() for k, o in e.optimizers.items()},
         "data": e.source.state_dict(),
         "rng": rng,

@@ -42,6 +42,21 @@ def make_grid(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> np
     return arr[..., 0] if images.shape[1] == 1 else arr
 
 
+def label_rows(grid: np.ndarray, labels: list[str], cell: int, pad: int = 2) -> np.ndarray:
+    """The grid with a left margin naming each row (class names beside a class x sample grid)."""
+    from PIL import ImageDraw
+
+    img = Image.fromarray(grid)
+    width = 8 + 6 * max((len(t) for t in labels), default=0)
+    out = Image.new(img.mode, (img.width + width, img.height), 255 if img.mode == "L" else (255, 255, 255))
+    out.paste(img, (width, 0))
+    draw = ImageDraw.Draw(out)
+    for i, text in enumerate(labels):
+        y = pad + i * (cell + pad) + max(0, cell // 2 - 6)
+        draw.text((4, y), text, fill=0 if img.mode == "L" else (0, 0, 0))
+    return np.asarray(out)
+
+
 def save_png(arr: np.ndarray, path: str | Path) -> Path:
     img = Image.fromarray(arr)
     return atomic_write(path, lambda tmp: img.save(tmp, format="PNG"))

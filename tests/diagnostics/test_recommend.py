@@ -90,8 +90,16 @@ def test_translation_tasks_say_plainly_there_is_no_recipe(task, missing):
     assert "none of gankit's recipes fits" in format_recommendation(rec)
 
 
-def test_augment_falls_back_to_dcgan_with_a_note():
-    rec = recommend("augment", 60_000, configs_dir=CONFIGS)
+def test_augment_and_conditional_generation_pick_a_conditional_recipe():
+    for task in ("augment", "generate-conditional"):
+        rec = recommend(task, 60_000, configs_dir=CONFIGS)
+        assert rec.recipe in ("acgan_fashion_mnist", "cgan_fashion_mnist")
+        assert any("class-conditional" in r for r in rec.reasons) and any("labels" in r for r in rec.reasons)
+
+
+def test_augment_falls_back_to_dcgan_with_a_note_without_conditional_recipes(tmp_path):
+    (tmp_path / "dcgan_fashion_mnist.yaml").write_text((CONFIGS / "dcgan_fashion_mnist.yaml").read_text())
+    rec = recommend("augment", 60_000, configs_dir=tmp_path)
     assert rec.recipe == "dcgan_fashion_mnist"
     assert any("class-conditional" in r for r in rec.reasons) and any("labels" in r for r in rec.reasons)
 

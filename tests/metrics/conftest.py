@@ -70,3 +70,36 @@ def _random_images_fixture():
 def _png_folder_fixture():
     """The :func:`write_png_folder` helper."""
     return write_png_folder
+
+
+def labelled_blobs(n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """(uint8 N x 1 x 28 x 28, int64 labels): a bright bar whose position encodes the class, labels cycling 0..9.
+
+    Cycling labels make every slice (the val split, the first n) class-balanced; one epoch learns it.
+    """
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 10
+    imgs = rng.integers(0, 40, (n, 28, 28)).astype(np.uint8)
+    for i, lab in enumerate(labels):
+        r, c = 2 + (lab // 5) * 12, 2 + (lab % 5) * 5
+        imgs[i, r : r + 10, c : c + 4] = 220
+    return torch.from_numpy(imgs).unsqueeze(1), torch.from_numpy(labels.astype(np.int64))
+
+
+@pytest.fixture(name="labelled_blobs")
+def _labelled_blobs_fixture():
+    """The :func:`labelled_blobs` helper."""
+    return labelled_blobs
+
+
+@pytest.fixture(scope="session")
+def blob_idx(tmp_path_factory) -> Path:
+    """A Fashion-MNIST-shaped IDX folder of labelled blobs: 500 train (50 per class; val = the last 50), 200 test."""
+    from gankit.data.idx import write_idx
+
+    root = tmp_path_factory.mktemp("blob_idx")
+    for split, n, seed in (("train", 500, 0), ("t10k", 200, 1)):
+        x, y = labelled_blobs(n, seed)
+        write_idx(root / f"{split}-images-idx3-ubyte.gz", x[:, 0].numpy())
+        write_idx(root / f"{split}-labels-idx1-ubyte.gz", y.numpy().astype(np.uint8))
+    return root

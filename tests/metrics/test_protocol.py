@@ -24,7 +24,7 @@ def test_json_keeps_none_as_null_and_carries_protocols(tmp_path):
     assert by["fid"]["protocol"] == {
         "extractor": "fmnist", "extractor_hash": "0123456789abcdef", "n_generated": 10000, "n_reference": 10000,
         "reference": "fashion-mnist:test", "resize": "none", "seed": 0, "image_shape": [1, 28, 28],
-        "held_out": None, "n_held_out": None,
+        "held_out": None, "n_held_out": None, "n_generated_per_class": None, "n_reference_per_class": None,
     }  # fmt: skip
     assert by["kid"]["std"] == 0.0003 and by["kid"]["details"] == {"subset_size": 1000}
     assert "N/A" not in r.to_json()
@@ -44,3 +44,16 @@ def test_value_lookup():
     assert r.value("fid") == 3.25
     with pytest.raises(KeyError, match="fid"):
         r.value("nope")
+
+
+def test_per_class_counts_in_json_and_table():
+    p = Protocol("fmnist", "0123456789abcdef", 60000, 9000, "fashion-mnist:test", "none", 0, (1, 28, 28),
+                 n_generated_per_class=(6000,) * 10, n_reference_per_class=(1000,) * 9 + (0,))  # fmt: skip
+    r = EvalReport()
+    r.add(MetricResult("intra_fid", 4.5, p))
+    r.add(MetricResult("cas", 0.8, p.replace(n_reference_per_class=(800,) + (1000,) * 9)))
+    d = json.loads(r.to_json())["metrics"][0]["protocol"]
+    assert d["n_generated_per_class"] == [6000] * 10 and d["n_reference_per_class"] == [1000] * 9 + [0]
+    table = r.format_table()
+    assert "60000 (6000/class)" in table and "9000 (1000/class)" in table  # a class without images is left out
+    assert "9000 (800-1000/class)" in table

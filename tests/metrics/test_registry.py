@@ -9,7 +9,7 @@ import torch
 import gankit.metrics as gm
 from gankit.errors import GankitError
 from gankit.metrics import evaluate
-from gankit.metrics.registry import INPUTS, METRICS, MetricSpec, metric_names
+from gankit.metrics.registry import FEATURES, INPUTS, METRICS, MetricSpec, metric_names
 
 IMAGE_METRICS = ["memorization", "classes", "is", "pr", "kid", "fid"]  # deliberately not in report order
 REPORT_ORDER = [
@@ -19,21 +19,29 @@ REPORT_ORDER = [
 ]  # fmt: skip
 
 
+NAMES = ["fid", "kid", "pr", "is", "classes", "coverage", "memorization", "class_consistency", "intra_fid", "cas"]
+
+
 def test_names_inputs_and_descriptions():
-    assert metric_names() == ["fid", "kid", "pr", "is", "classes", "coverage", "memorization"]
+    assert metric_names() == NAMES
     assert gm.METRICS is METRICS and gm.metric_names() == metric_names()
-    assert list(METRICS) == metric_names() and len(METRICS) == 7 and "fid" in METRICS and "fdi" not in METRICS
+    assert list(METRICS) == metric_names() and len(METRICS) == 10 and "fid" in METRICS and "fdi" not in METRICS
     inputs = {s.name: s.inputs for s in METRICS.specs()}
-    assert inputs == {"fid": "pairs", "kid": "pairs", "pr": "pairs", "is": "samples", "classes": "samples+labels",
-                      "coverage": "points", "memorization": "pairs"}  # fmt: skip
+    assert inputs == {"fid": "pairs", "kid": "pairs", "pr": "pairs", "is": "samples", "classes": "samples",
+                      "coverage": "points", "memorization": "pairs", "class_consistency": "samples+labels",
+                      "intra_fid": "samples+labels", "cas": "samples+labels"}  # fmt: skip
+    assert [s.name for s in METRICS.specs() if s.needs_labels] == ["class_consistency", "intra_fid", "cas"]
+    features = {s.name: s.features for s in METRICS.specs() if s.features != "extractor"}
+    assert features == {"classes": "fmnist", "class_consistency": "fmnist", "coverage": "none", "cas": "none"}
     for s in METRICS.specs():
-        assert s.inputs in INPUTS and s.description and "\n" not in s.description
+        assert s.inputs in INPUTS and s.features in FEATURES and s.description and "\n" not in s.description
         assert callable(s.resolve())  # every "module:function" imports
-    assert len(METRICS.describe().splitlines()) == 7
+    lines = METRICS.describe().splitlines()
+    assert len(lines) == 10 and len({line.index(s.description) for line, s in zip(lines, METRICS.specs())}) == 1  # aligned
 
 
 def test_unknown_names_suggest_close_matches(random_images):
-    with pytest.raises(GankitError, match=r"unknown metric 'kdi'\. Did you mean 'kid'\? Valid: classes, coverage, fid"):
+    with pytest.raises(GankitError, match=r"unknown metric 'kdi'\. Did you mean 'kid'\? Valid: cas, class_consistency, classes, coverage, fid"):
         METRICS.get("kdi")
     with pytest.raises(GankitError, match="Did you mean 'memorization'"):
         evaluate(random_images(20), "fid,memorisation")
@@ -53,6 +61,8 @@ def test_bad_registrations_are_refused():
         MetricSpec("x", "images", "one line", lambda ctx: None)
     with pytest.raises(ValueError, match="one line"):
         MetricSpec("x", "samples", "two\nlines", lambda ctx: None)
+    with pytest.raises(ValueError, match="features 'pixels' is not one of extractor, fmnist, none"):
+        MetricSpec("x", "samples", "one line", lambda ctx: None, features="pixels")
 
 
 def test_a_registered_metric_runs_in_evaluate(monkeypatch, random_images):

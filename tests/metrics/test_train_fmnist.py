@@ -5,6 +5,7 @@ import json
 import pytest
 import torch
 
+from gankit.errors import GankitError
 from gankit.metrics.extractors import train_fmnist as tf
 from gankit.metrics.extractors.fmnist import load_fmnist_net
 
@@ -47,3 +48,15 @@ def test_augmentation_shifts_and_flips_within_bounds():
     assert y.shape == x.shape and torch.equal(y.sum((1, 2, 3)), x.sum((1, 2, 3)))  # the square stays inside
     rows = y[:, 0].sum(2).nonzero()[:, 1].view(64, 8)[:, 0]
     assert rows.min() >= 8 and rows.max() <= 12 and len(rows.unique()) > 1
+
+
+def test_fit_refuses_bad_inputs():
+    x, y = torch.zeros(8, 1, 28, 28), torch.zeros(8, dtype=torch.int64)
+    with pytest.raises(GankitError, match="N x 1 x 28 x 28 images and N labels"):
+        tf.fit_fmnist_net(torch.zeros(8, 1, 32, 32), y, epochs=1)
+    with pytest.raises(GankitError, match="N x 1 x 28 x 28 images and N labels"):
+        tf.fit_fmnist_net(x, y[:7], epochs=1)
+    with pytest.raises(GankitError, match=r"class ids in 0..9; got torch.int64 in \[0, 10\]"):
+        tf.fit_fmnist_net(x, torch.tensor([0] * 7 + [10]), epochs=1)
+    with pytest.raises(GankitError, match="epochs must be at least 1"):
+        tf.fit_fmnist_net(x, y, epochs=0)

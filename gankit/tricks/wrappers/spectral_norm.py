@@ -30,10 +30,15 @@ from gankit.tricks.base import TRICKS, Assembly, Trick
 _LAYERS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d, nn.Linear)
 
 
-def apply_spectral_norm(net: nn.Module, n_power_iterations: int = 1) -> nn.Module:
-    """Normalise every conv/linear weight of ``net`` in place (layers already normalised are skipped)."""
+def apply_spectral_norm(net: nn.Module, n_power_iterations: int = 1, embeddings: bool = False) -> nn.Module:
+    """Normalise every conv/linear weight of ``net`` in place (layers already normalised are skipped).
+
+    ``embeddings``: class embeddings too -- the projection discriminator's (Miyato & Koyama 2018
+    normalise it), not G's shared embedding (BigGAN leaves it plain).
+    """
+    kinds = _LAYERS + ((nn.Embedding,) if embeddings else ())
     for m in list(net.modules()):
-        if isinstance(m, _LAYERS) and not is_parametrized(m, "weight"):
+        if isinstance(m, kinds) and not is_parametrized(m, "weight"):
             _sn(m, n_power_iterations=n_power_iterations)
     return net
 
@@ -55,7 +60,8 @@ class SpectralNorm(Trick):
         for name in self.networks():
             if name not in asm.nets:
                 continue
-            asm.nets[name] = apply_spectral_norm(asm.nets[name], k)
+            emb = name == "D"
+            asm.nets[name] = apply_spectral_norm(asm.nets[name], k, embeddings=emb)
             if name in asm.builders:  # a later trick that rebuilds it (PacGAN) gets a normalised one too
                 inner: Callable[[tuple[int, ...]], nn.Module] = asm.builders[name]
-                asm.builders[name] = lambda shape, inner=inner: apply_spectral_norm(inner(shape), k)
+                asm.builders[name] = lambda shape, inner=inner: apply_spectral_norm(inner(shape), k, embeddings=emb)

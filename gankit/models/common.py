@@ -1,0 +1,30 @@
+"""Image layouts shared by the convolutional families (``dcgan``, ``resnet``)."""
+
+from __future__ import annotations
+
+from gankit.errors import ConfigError
+
+
+def image_layout(size: int, path: str, family: str = "DCGAN") -> tuple[int, int]:
+    """(seed size, number of 2x steps) for an image side length: ``size = s0 * 2**n``, s0 in {4, 7}."""
+    for s0 in (4, 7):
+        n, rem = 0, size
+        while rem > s0 and rem % 2 == 0:
+            rem //= 2
+            n += 1
+        if rem == s0 and n >= 1:
+            return s0, n
+    raise ConfigError(
+        f"{path}: {family} supports image sizes 4*2^n or 7*2^n (28, 32, 64, 128, 256 ...), got {size}. "
+        "Set data.image_size accordingly."
+    )
+
+
+def square_image(shape: tuple[int, ...], path: str, family: str, verb: str) -> tuple[int, int]:
+    """(channels, side) of a (C, H, H) shape, or a ConfigError naming ``path``."""
+    if len(shape) != 3 or shape[1] != shape[2]:
+        raise ConfigError(f"{path}: {family} {verb} square images (C, H, H), data gives {tuple(shape)}.")
+    return shape[0], shape[1]
+
+
+__all__ = ["image_layout", "square_image"]
