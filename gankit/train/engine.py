@@ -78,21 +78,20 @@ class Engine:
         self.source = build_source(cfg.data, tc.batch_size, self.device, cfg.seed, self.rank, self.world_size, holdout=holds_out_val(cfg))
         self.task = build_task(cfg, self.sample_shape)
         self.raw: dict[str, nn.Module] = self.task.build()
-        self.optimizers: dict[str, torch.optim.Optimizer] = {}
-        self.base_lr: dict[str, list[float]] = {}
-        self._opt_params: dict[str, list[nn.Parameter]] = {}
-        trained: set[str] = set()
-        for name, ospec in self.task.optimizers().items():
-            if name not in cfg.optim:
-                raise ConfigError(f"task '{cfg.task.name}' needs optim.{name}; the recipe has optim.{', optim.'.join(cfg.optim.names())}.")
-            params = [p for n in ospec.networks for p in self.raw[n].parameters()]
-            self.optimizers[name] = build_optimizer(params, cfg.optim[name], f"optim.{name}", ospec.lazy_ratio)
-            self._opt_params[name] = params
-            trained |= set(ospec.networks)
+        specs = self.task.optimizers()
+        trained = {n for ospec in specs.values() for n in ospec.networks}
+        # Networks first (moved to the device in place), then optimizers over their parameters.
         self.nets: dict[str, nn.Module] = {
             n: (self.fabric.setup_module(m) if n in trained else self.fabric.to_device(m)) for n, m in self.raw.items()
         }
-        self.optimizers = {k: self.fabric.setup_optimizers(o) for k, o in self.optimizers.items()}
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self._opt_params: dict[str, list[nn.Parameter]] = {}
+        for name, ospec in specs.items():
+            if name not in cfg.optim:
+                raise ConfigError(f"task '{cfg.task.name}' needs optim.{name}; the recipe has optim.{', optim.'.join(cfg.optim.names())}.")
+            params = [p for n in ospec.networks for p in self.raw[n].parameters()]
+            opt = build_optimizer(params, cfg.optim[name], f"optim.{name}", ospec.lazy_ratio)
+            self.optimizers[name], self._opt_params[name] = self.fabric.setup_optimizers(opt), params
         self.base_lr = {k: [g["lr"] for g in o.param_groups] for k, o in self.optimizers.items()}
         self.task.bind(TaskEnv(self.nets, self.raw, self.optimizers, self.device))
         self.step, self.elapsed_before, self._t0 = 0, 0.0, time.monotonic()
