@@ -84,3 +84,11 @@ def test_conditional_recipe_without_labels_is_a_clear_error(tmp_path):
 def test_unknown_task_option_is_named(tiny_recipe, tmp_path):
     with pytest.raises(ConfigError, match="task.aux_wieght.*aux_weight"):
         Engine(load_config(tiny_recipe, CGAN + ["task.aux_wieght=1"]), tmp_path / "x", hooks=[])
+
+
+def test_eval_of_a_conditional_run_samples_every_class_and_checks_it(cgan_run, capsys):
+    assert main(["eval", str(cgan_run), "--metrics", "class_consistency", "--n", "60", "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    names = {m["name"]: m for m in rep["metrics"]}
+    assert 0.0 <= names["class_consistency"]["value"] <= 1.0
+    assert names["class_consistency"]["protocol"]["n_generated_per_class"] == [6] * 10
