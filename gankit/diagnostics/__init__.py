@@ -3,7 +3,8 @@ offline ``doctor`` report and the recipe ``recommend``-er.
 
 Entry points (imported lazily, so ``import gankit.diagnostics`` is cheap):
 
-* :class:`Monitor` -- trainer hook: warns once per rule, logs ``diversity_ratio`` / ``class_kl``;
+* :class:`Monitor` -- trainer hook: warns once per rule, logs ``diversity_ratio`` / ``class_kl`` (and
+  ``class_consistency`` for class-conditional runs);
 * :func:`diagnose`, :func:`write_report`, :func:`summary_text` -- ``gankit doctor RUN_DIR``;
 * :func:`recommend`, :func:`format_recommendation` -- ``gankit recommend --task ...``;
 * :class:`RuleEngine`, :class:`Finding`, :class:`RuleContext` -- the rules themselves.

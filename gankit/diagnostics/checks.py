@@ -10,6 +10,9 @@ Rules (names as in :data:`~gankit.diagnostics.thresholds.RULES`):
   confident about the fakes;
 * ``mode_collapse`` -- sample diversity below a fraction of the real data's, a drop from its own
   peak, the class histogram concentrating, or too few 2D modes covered, at consecutive evaluations;
+* ``labels_ignored`` -- a class-conditional G's samples are classified as the class they were
+  asked for barely more often than chance (``class_consistency`` near 1/K) at consecutive
+  evaluations after the warmup: G ignores its label;
 * ``oscillation`` -- loss variance exploding against the previous window, or the losses' or D's
   gradient norm's magnitude blowing up;
 * ``nan`` -- a loss or gradient norm that is NaN/Inf (the trainer stops on non-finite losses, so
@@ -27,6 +30,7 @@ from gankit.diagnostics.context import RuleContext
 from gankit.diagnostics.records import Finding, History, detrended_std, finite, fmt, num, series, slope, steps
 from gankit.diagnostics.remedies import (
     remedies_collapse,
+    remedies_labels_ignored,
     remedies_nan,
     remedies_oscillation,
     remedies_overpowering,
@@ -40,6 +44,7 @@ from gankit.diagnostics.thresholds import (
     COLLAPSE_MODES_FRACTION,
     CONFIDENT_D_FAKE,
     DIVERGENCE_FACTOR,
+    FMNIST_CLASSIFIER_ACCURACY,
     GRAD_EXPLOSION_FACTOR,
     GRAD_KEYS,
     HEALTHY_D_ACCURACY,
@@ -48,6 +53,7 @@ from gankit.diagnostics.thresholds import (
     OSCILLATION_STD_RATIO,
     OVERPOWER_ACCURACY,
     VANISH_FRACTION,
+    labels_ignored_threshold,
 )
 
 #: A rule: what it sees, what it knows of the recipe -> a finding, or None while healthy.
@@ -175,6 +181,33 @@ def check_mode_collapse(h: History, ctx: RuleContext) -> Finding | None:
     return Finding("mode_collapse", symptom, ev, remedies_collapse(ctx), int(evs[-1].get("step", 0)))
 
 
+def check_labels_ignored(h: History, ctx: RuleContext) -> Finding | None:
+    """At ``COLLAPSE_EVALS`` consecutive evaluations after the warmup, class consistency below
+    :func:`~gankit.diagnostics.thresholds.labels_ignored_threshold` of the chance level the monitor
+    logged with it (``class_consistency_chance``, 1/K). A fresh G ignores its label as it ignores its
+    noise, hence the same warmup as the absolute mode-collapse criteria."""
+    evs = list(h.evals)[-COLLAPSE_EVALS:]
+    if len(evs) < COLLAPSE_EVALS or not all(int(e.get("step", 0)) >= h.collapse_warmup for e in evs):
+        return None
+    found = [finite(e, "class_consistency") for e in evs]
+    chance = finite(evs[-1], "class_consistency_chance")
+    values = [v for v in found if v is not None]
+    if chance is None or not 0 < chance < 1 or len(values) < len(found):
+        return None
+    threshold = labels_ignored_threshold(chance)
+    if not all(v < threshold for v in values):
+        return None
+    last = values[-1]
+    ev = {"class_consistency": last, "chance": chance, "threshold": threshold, "ceiling": FMNIST_CLASSIFIER_ACCURACY,
+          "evaluations": float(len(evs))}  # fmt: skip
+    symptom = (
+        f"class labels ignored: the classifier finds the requested class in {100 * last:.0f}% of the samples "
+        f"(chance {100 * chance:.0f}%, below {100 * threshold:.0f}%; a faithful G reaches about {100 * FMNIST_CLASSIFIER_ACCURACY:.0f}%) "
+        f"at the last {len(evs)} evaluations: G ignores the class it is asked for"
+    )
+    return Finding("labels_ignored", symptom, ev, remedies_labels_ignored(ctx), int(evs[-1].get("step", 0)))
+
+
 def check_oscillation(h: History, ctx: RuleContext) -> Finding | None:
     """Against the previous window: loss std around its trend x4 (variance x16) and swinging by
     half the loss's own scale; or median |loss| x10; or median D gradient norm x100."""
@@ -234,13 +267,14 @@ TRAIN_RULES: dict[str, Rule] = {
     "vanishing_gradients": check_vanishing,
     "oscillation": check_oscillation,
 }
-EVAL_RULES: dict[str, Rule] = {"mode_collapse": check_mode_collapse}
+EVAL_RULES: dict[str, Rule] = {"mode_collapse": check_mode_collapse, "labels_ignored": check_labels_ignored}
 
 
 __all__ = [
     "EVAL_RULES",
     "TRAIN_RULES",
     "Rule",
+    "check_labels_ignored",
     "check_mode_collapse",
     "check_nan",
     "check_oscillation",

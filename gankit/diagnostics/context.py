@@ -70,12 +70,16 @@ class RuleContext:
     loss: str = "nonsaturating"
     regularizers: tuple[str, ...] = ()
     d_options: Mapping[str, Any] = field(default_factory=dict)
+    g_options: Mapping[str, Any] = field(default_factory=dict)
+    g_name: str | None = None  # model.generator.name: which ``cond`` values it offers
+    aux_weight: float | None = None  # task.aux_weight of a class-conditional recipe, where set
     lr_g: float | None = None
     lr_d: float | None = None
     n_critic: int | None = None
     data: str = "fashion-mnist"
     data_limit: int | None = None
     max_steps: int | None = None
+    max_minutes: float | None = None
     grad_clip: float | None = None
     precision: str = "32"
 
@@ -93,17 +97,24 @@ class RuleContext:
             return node
 
         regs = tuple(str(r.get("name")) for r in (get("regularizers", default=[]) or []) if isinstance(r, Mapping))
-        d_opts = {k: v for k, v in (get("model", "discriminator", default={}) or {}).items() if k != "name"}
+        d_raw = get("model", "discriminator", default={}) or {}
+        g_raw = get("model", "generator", default={}) or {}
+        task = get("task")
+        task = task if isinstance(task, Mapping) else {}  # ``task: cgan`` has no options
         return cls(
             loss=str(get("loss", "name", default="nonsaturating")),
             regularizers=regs,
-            d_options=d_opts,
+            d_options={k: v for k, v in d_raw.items() if k != "name"},
+            g_options={k: v for k, v in g_raw.items() if k != "name"},
+            g_name=g_raw.get("name"),
+            aux_weight=task.get("aux_weight"),
             lr_g=_field(_opt(cfg, "g"), "lr"),
             lr_d=_field(_opt(cfg, "d"), "lr"),
             n_critic=get("train", "n_critic"),
             data=str(get("data", "name", default="fashion-mnist")),
             data_limit=get("data", "limit"),
             max_steps=get("train", "max_steps"),
+            max_minutes=get("train", "max_minutes"),
             grad_clip=get("train", "grad_clip"),
             precision=str(get("train", "precision", default="32")),
         )

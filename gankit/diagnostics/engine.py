@@ -20,7 +20,7 @@ class RuleEngine:
     """Feeds records through the rules; each rule fires at most once (``fired``: rule -> step).
 
     ``feed(record)`` takes any ``metrics.jsonl`` record: ``kind: train`` (or a record without
-    ``kind``) goes to the loss/gradient rules, ``kind: eval`` to the mode-collapse rule,
+    ``kind``) goes to the loss/gradient rules, ``kind: eval`` to the mode-collapse and labels-ignored rules,
     ``kind: error`` to the NaN rule; other kinds are ignored. No rule except ``nan`` fires before
     ``warmup_steps``.
     """
@@ -82,7 +82,7 @@ class RuleEngine:
                 self._peak("grad_norm_g", num(rec, "grad_norm_g"))
             return findings
         if kind == "eval":
-            if not any(k in rec for k in ("diversity_ratio", "class_kl", "modes_covered")):
+            if not any(k in rec for k in ("diversity_ratio", "class_kl", "modes_covered", "class_consistency")):
                 return []
             self.evals.append(rec)
             del self.evals[:-COLLAPSE_EVALS]

@@ -12,9 +12,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from gankit.diagnostics.plots import plot_accuracy, plot_diversity, plot_fid, plot_grad_norms, plot_losses, plot_scores
+from gankit.diagnostics.plots import (
+    plot_accuracy,
+    plot_class_consistency,
+    plot_diversity,
+    plot_fid,
+    plot_grad_norms,
+    plot_losses,
+    plot_scores,
+)
 from gankit.diagnostics.report import DASH, DoctorReport, finite_value
-from gankit.diagnostics.thresholds import HEALTHY_D_ACCURACY
+from gankit.diagnostics.thresholds import FMNIST_CLASSIFIER_ACCURACY, HEALTHY_D_ACCURACY
 
 #: Sample grids embedded in the report, evenly spaced over the run (first and last included).
 MAX_GRIDS = 8
@@ -70,6 +78,8 @@ def _summary_html(rep: DoctorReport) -> str:
         ("final FID", f"{_cell(rep.final_fid)}" + (f" (step {rep.final_fid_step})" if rep.final_fid_step is not None else "")),
         ("best FID", f"{_cell(rep.best_fid)}" + (f" (step {rep.best_fid_step})" if rep.best_fid_step is not None else "")),
         ("diversity ratio (last)", _cell(rep.final_diversity, 3)),
+        *([("class consistency (last)", f"{_cell(rep.final_consistency, 3)} (chance {_cell(rep.consistency_chance, 3)})")]
+          if rep.final_consistency is not None else []),
         ("D loss / G loss (last)", f"{_cell(finite_value(last.get('d_loss')))} / {_cell(finite_value(last.get('g_loss')))}"),
         ("D accuracy (last)", _cell(acc, 3)),
         ("grad norm D / G (last)", f"{_cell(finite_value(last.get('grad_norm_d')))} / {_cell(finite_value(last.get('grad_norm_g')))}"),
@@ -101,6 +111,21 @@ def _grids_html(rep: DoctorReport) -> str:
     return note + '<div class="grids">' + "".join(figs) + "</div>"
 
 
+def _consistency_section(rep: DoctorReport) -> list[tuple[str, str]]:
+    """The class-consistency chart, for class-conditional runs only: an unconditional run has no
+    requested class, so an empty placeholder would only say that it does not apply."""
+    chart = plot_class_consistency(rep)
+    if chart is None:
+        return []
+    note = (
+        "<p>Class consistency: the fraction of a fixed class-balanced generated batch that the Fashion-MNIST classifier "
+        f"assigns to the class it was asked for. Chance (1/K) means G ignores its label; the classifier's own test accuracy "
+        f"({FMNIST_CLASSIFIER_ACCURACY}) is the ceiling. Thin lines, where drawn: D's class-head accuracy on real and fake batches "
+        "(AC-GAN / TAC recipes).</p>"
+    )
+    return [("Class consistency", _img(chart, "class consistency") + note)]
+
+
 def render_html(rep: DoctorReport) -> str:
     """The report as one self-contained HTML page."""
     lo, hi = HEALTHY_D_ACCURACY
@@ -115,6 +140,7 @@ def render_html(rep: DoctorReport) -> str:
         ("Sample diversity", _img(plot_diversity(rep), "diversity")
          + "<p>Mean pairwise feature distance of a fixed generated batch divided by that of a real batch; "
            "class KL: the generated class histogram's KL divergence to uniform.</p>"),
+        *_consistency_section(rep),
         ("Samples over time", _grids_html(rep)),
         ("Config", f"<pre>{_h(rep.config_text)}</pre>" if rep.config_text else f'<p class="missing">{DASH} (no config.yaml)</p>'),
     ]  # fmt: skip

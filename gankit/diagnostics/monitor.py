@@ -10,6 +10,12 @@ only through :class:`~gankit.core.hooks.RunView`.
   ``on_start``: ``diversity_ratio``. 28x28 grayscale images use the Fashion-MNIST classifier's
   features and add the class histogram's KL to uniform (``class_kl``, and ``class_kl_real`` of
   the real batch); other images use pixels (downsampled to at most 64x64); 2D data the points.
+* A class-conditional run (``signature["num_classes"]`` K > 0) asks for the classes in turn
+  (labels ``arange(n) % K``, the same every evaluation), so the batch is class-balanced; where the
+  features are the Fashion-MNIST classifier's and the data's classes are its classes (after
+  ``data.classes``), the same batch also gives ``class_consistency`` -- the fraction classified as
+  the class it was asked for -- and its chance level ``class_consistency_chance`` (1/K), which the
+  ``labels_ignored`` rule reads. One batch serves both, so conditioning costs no extra G pass.
 * ``state_dict`` holds the engine (window, peaks, which rules fired), so a resumed run does not
   repeat its warnings.
 
@@ -19,6 +25,7 @@ The D(x)/D(G(z)) histograms are logged to TensorBoard by the engine itself.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -49,7 +56,7 @@ class MonitorSettings:
     window: int = DEFAULT_WINDOW  # log records per sliding window
     warmup_steps: int = 0  # no rule but NaN fires before this generator step
     collapse_warmup: int = COLLAPSE_WARMUP_STEPS  # absolute mode-collapse criteria wait this long
-    diversity: bool = True  # measure diversity / class histogram at eval steps
+    diversity: bool = True  # measure diversity / class histogram / class consistency at eval steps
     n_samples: int = 256  # generated and real batch size for the diversity measure
     features: Literal["auto", "fmnist", "pixels"] = "auto"  # auto: fmnist for 28x28 grayscale
 
@@ -98,35 +105,57 @@ class DiversityProbe:
     """Diversity of generated samples relative to a fixed real batch.
 
     ``space`` is ``"fmnist"`` (classifier features + class histogram), ``"pixels"`` or ``"points"``.
+    ``class_map`` (fmnist only): the classifier's class id for each of the run's labels; with it,
+    :meth:`measure` given the labels the samples were generated for adds class consistency.
     """
 
-    def __init__(self, real: torch.Tensor, space: str, extractor: Any = None) -> None:
+    def __init__(self, real: torch.Tensor, space: str, extractor: Any = None, class_map: Sequence[int] | None = None) -> None:
         self.space = space
         self.extractor = extractor
-        feats, self.class_kl_real = self._features(real)
+        self.class_map = torch.as_tensor(list(class_map), dtype=torch.int64) if class_map and space == "fmnist" else None
+        feats, logits = self._features(real)
+        self.class_kl_real = _kl_uniform(logits) if logits is not None else None
         self.real_diversity = mean_pairwise_distance(feats)
 
-    def _features(self, x: torch.Tensor) -> tuple[np.ndarray | torch.Tensor, float | None]:
+    def _features(self, x: torch.Tensor) -> tuple[np.ndarray | torch.Tensor, np.ndarray | None]:
         if self.space == "points":
             return x.float(), None
         if self.space == "fmnist":
             out = self.extractor.run(x)
-            return out["features"], _kl_uniform(out["logits"])
+            return out["features"], np.asarray(out["logits"])
         return pixel_features(x), None
 
-    def measure(self, samples: torch.Tensor) -> dict[str, float]:
-        """``samples``: generator output (images in [-1, 1] or points), on any device."""
+    def measure(self, samples: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, float]:
+        """``samples``: generator output (images in [-1, 1] or points), on any device; ``labels``:
+        the class each was generated for (conditional runs)."""
         from gankit.utils.images import to_uint8
 
         x = samples.detach().cpu()
         if self.space != "points":
             x = to_uint8(x)
-        feats, kl = self._features(x)
+        feats, logits = self._features(x)
         out = {"diversity_ratio": mean_pairwise_distance(feats) / self.real_diversity if self.real_diversity > 0 else float("nan")}
-        if kl is not None and self.class_kl_real is not None:
-            out["class_kl"] = kl
+        if logits is not None and self.class_kl_real is not None:
+            out["class_kl"] = _kl_uniform(logits)
             out["class_kl_real"] = self.class_kl_real
+        if logits is not None and labels is not None and self.class_map is not None:
+            from gankit.metrics.conditional import class_consistency
+
+            target = self.class_map[labels.detach().cpu().long()]
+            out["class_consistency"] = float(class_consistency(logits, target.numpy())["overall"])  # type: ignore[arg-type]
+            out["class_consistency_chance"] = 1.0 / len(self.class_map)
         return out
+
+
+def fmnist_class_map(names: Sequence[str] | None, num_classes: int) -> list[int] | None:
+    """The Fashion-MNIST classifier's class id for each of a run's ``num_classes`` labels, matched
+    by class name (so ``data.classes: [0, 7]`` maps labels 0, 1 to 0, 7); None where the run's
+    classes are not all the classifier's (MNIST digits, an image folder): consistency would be noise."""
+    from gankit.metrics.extractors.fmnist import CLASS_NAMES
+
+    if not names or len(names) != num_classes or any(n not in CLASS_NAMES for n in names):
+        return None
+    return [CLASS_NAMES.index(n) for n in names]
 
 
 class Monitor(Hook):
@@ -139,6 +168,7 @@ class Monitor(Hook):
         self.engine = RuleEngine(RuleContext.from_config(cfg), s.window, s.warmup_steps, s.collapse_warmup)
         self.probe: DiversityProbe | None = None
         self.z: torch.Tensor | None = None
+        self.labels: torch.Tensor | None = None  # conditional runs: the class asked of each sample
         self.findings: list[Finding] = []  # this process's findings, in order
 
     # ------------------------------------------------------------------ hook
@@ -167,9 +197,24 @@ class Monitor(Hook):
                     f"diagnostics: Fashion-MNIST features unavailable ({str(e).splitlines()[0]}); measuring diversity in pixel space",
                 )
                 space = "pixels"
-        self.probe = DiversityProbe(real, space, extractor)
+        k = int(run.signature.get("num_classes", 0) or 0)
+        class_map = self._class_map(run, k) if k and space == "fmnist" else None
+        self.probe = DiversityProbe(real, space, extractor, class_map)
         gen = torch.Generator().manual_seed(self.cfg.seed + NOISE_SEED_OFFSET)
         self.z = torch.randn(real.shape[0], run.signature["z_dim"], generator=gen).to(run.device)
+        self.labels = (torch.arange(real.shape[0]) % k).to(run.device) if k else None
+
+    def _class_map(self, run: RunView, k: int) -> list[int] | None:
+        from gankit.data import class_names
+
+        try:
+            names = class_names(self.cfg.data)
+        except Exception:  # a data source that cannot name its classes: no consistency, say why
+            names = None
+        mapped = fmnist_class_map(names, k)
+        if mapped is None:
+            _note(run, "diagnostics: class consistency not measured: the data's classes are not the Fashion-MNIST classifier's")
+        return mapped
 
     def _space(self, run: RunView, shape: tuple[int, ...]) -> str:
         if run.data_kind == "vector" or len(shape) == 1:
@@ -187,7 +232,7 @@ class Monitor(Hook):
     def on_eval(self, run: RunView, step: int) -> dict[str, float]:
         if not (self.settings.enabled and run.is_main and self.probe is not None and self.z is not None):
             return {}
-        out = self.probe.measure(run.generate(self.z))
+        out = self.probe.measure(run.generate(self.z, self.labels), self.labels)
         self._report(run, self.engine.feed({"kind": "eval", "step": step, **out}))
         return out
 
@@ -211,4 +256,4 @@ def _note(run: RunView, text: str) -> None:
         tqdm.write(text, file=sys.stderr)
 
 
-__all__ = ["DiversityProbe", "Monitor", "MonitorSettings", "mean_pairwise_distance", "pixel_features"]
+__all__ = ["DiversityProbe", "Monitor", "MonitorSettings", "fmnist_class_map", "mean_pairwise_distance", "pixel_features"]

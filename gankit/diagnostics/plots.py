@@ -1,6 +1,6 @@
-"""The doctor's charts: losses, D accuracy and outputs, gradient norms, FID and diversity over the
-run, with the warnings marked. Each returns a base64 PNG, or None where the run logged nothing to draw.
-matplotlib is imported on first use.
+"""The doctor's charts: losses, D accuracy and outputs, gradient norms, FID, diversity and (class-
+conditional runs) class consistency over the run, with the warnings marked. Each returns a base64
+PNG, or None where the run logged nothing to draw. matplotlib is imported on first use.
 """
 
 from __future__ import annotations
@@ -13,7 +13,12 @@ from typing import Any
 
 from gankit.diagnostics.context import loss_profile
 from gankit.diagnostics.report import DoctorReport, WarningEvent, finite_value
-from gankit.diagnostics.thresholds import COLLAPSE_DIVERSITY_RATIO, HEALTHY_D_ACCURACY
+from gankit.diagnostics.thresholds import (
+    COLLAPSE_DIVERSITY_RATIO,
+    FMNIST_CLASSIFIER_ACCURACY,
+    HEALTHY_D_ACCURACY,
+    labels_ignored_threshold,
+)
 
 
 def _series(records: Sequence[dict[str, Any]], key: str) -> tuple[list[int], list[float]]:
@@ -149,4 +154,34 @@ def plot_diversity(rep: DoctorReport) -> str | None:
     return _png(fig)
 
 
-__all__ = ["plot_accuracy", "plot_diversity", "plot_fid", "plot_grad_norms", "plot_losses", "plot_scores"]
+def plot_class_consistency(rep: DoctorReport) -> str | None:
+    """Class consistency at the evaluations between its chance level (1/K: G ignores the label), the
+    ``labels_ignored`` threshold and the classifier's own accuracy (its ceiling); an AC-GAN's class-head
+    accuracies on real and fake batches beside it, since they are fractions on the same scale."""
+    xs, ys = _series(rep.evals, "class_consistency")
+    tx, real = _series(rep.train, "acc_class_real")
+    _, fake = _series(rep.train, "acc_class_fake")
+    if not (_has(ys) or _has(real) or _has(fake)):
+        return None
+    fig, ax = _figure()
+    for vals, label in ((real, "D class head on real"), (fake, "D class head on fake")):
+        if _has(vals):
+            ax.plot(tx, vals, lw=1, alpha=0.5, label=label)
+    if _has(ys):
+        pts = [(x, y) for x, y in zip(xs, ys) if not math.isnan(y)]
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], color="black", lw=1.8, marker="o", ms=3, label="class consistency")
+        ax.axhline(FMNIST_CLASSIFIER_ACCURACY, color="tab:green", ls="--", lw=1, label=f"classifier ceiling {FMNIST_CLASSIFIER_ACCURACY}")
+        if rep.consistency_chance is not None:
+            chance = rep.consistency_chance
+            ax.axhline(labels_ignored_threshold(chance), color="tab:red", ls="--", lw=1,
+                       label=f"labels-ignored threshold {labels_ignored_threshold(chance):.2f}")  # fmt: skip
+            ax.axhline(chance, color="tab:gray", ls=":", lw=1.2, label=f"chance 1/K = {chance:.3g}")
+    ax.set_ylim(-0.02, 1.02)
+    _mark_warnings(ax, rep.warnings)
+    ax.set_ylabel("fraction of the asked class")
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    return _png(fig)
+
+
+__all__ = ["plot_accuracy", "plot_class_consistency", "plot_diversity", "plot_fid", "plot_grad_norms", "plot_losses", "plot_scores"]

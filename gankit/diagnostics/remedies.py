@@ -69,6 +69,43 @@ def remedies_collapse(ctx: RuleContext) -> list[str]:
     return out
 
 
+#: The ``cond`` values each generator family offers (gankit.models), best first.
+G_CONDS = {"dcgan": ("cbn", "concat"), "resnet": ("cbn", "biggan"), "mlp": ("concat",)}
+
+
+def _g_cond(ctx: RuleContext) -> list[str]:
+    cond = str(ctx.g_options.get("cond", "none"))
+    offered = G_CONDS.get(ctx.g_name or "", ("cbn", "concat"))
+    if cond == "none":
+        return [f"G never sees the label (model.generator.cond is none): set model.generator.cond: {' or '.join(offered)}"]
+    if cond == "concat" and "cbn" in offered:
+        return ["condition every layer of G: model.generator.cond: cbn (conditional BN; concat feeds the label in at the input only)"]
+    return []
+
+
+def _d_cond(ctx: RuleContext) -> list[str]:
+    cond = str(ctx.d_options.get("cond", "none"))
+    head = bool(ctx.d_options.get("aux_classifier") or ctx.d_options.get("tac"))
+    weight = f" (now {fmt(ctx.aux_weight)})" if ctx.aux_weight is not None else ""
+    ac = "model.discriminator.aux_classifier: true (an AC-GAN class head, weighted by task.aux_weight, default 1)"
+    if head:
+        out = [f"weigh D's class head more: raise task.aux_weight{weight}"]
+        return out + (["let D's score see the label too: model.discriminator.cond: projection"] if cond != "projection" else [])
+    if cond == "none":
+        return [f"D never sees the label, so nothing rewards G for drawing the asked class: model.discriminator.cond: projection, or {ac}"]
+    if cond == "projection":
+        return [f"add a class head to the projection D: {ac}"]
+    return [f"condition D more strongly: model.discriminator.cond: projection (Miyato & Koyama 2018), or {ac}"]
+
+
+def remedies_labels_ignored(ctx: RuleContext) -> list[str]:
+    out = _g_cond(ctx) + _d_cond(ctx)
+    budget = (("train.max_steps", ctx.max_steps), ("train.max_minutes", ctx.max_minutes))
+    now = ", ".join(f"{k}={fmt(v)}" for k, v in budget if v)
+    out.append("train longer if the networks already condition (raise train.max_steps or train.max_minutes" + (f"; now {now})" if now else ")"))
+    return out
+
+
 def remedies_oscillation(ctx: RuleContext) -> list[str]:
     out = ["halve both learning rates (optim.g.lr, optim.d.lr); with Adam use optim.g.betas / optim.d.betas [0.5, 0.999] or [0.0, 0.9]"]
     if not ctx.grad_clip:
@@ -93,4 +130,12 @@ def remedies_nan(ctx: RuleContext) -> list[str]:
     return out
 
 
-__all__ = ["remedies_collapse", "remedies_nan", "remedies_oscillation", "remedies_overpowering", "remedies_vanishing"]
+__all__ = [
+    "G_CONDS",
+    "remedies_collapse",
+    "remedies_labels_ignored",
+    "remedies_nan",
+    "remedies_oscillation",
+    "remedies_overpowering",
+    "remedies_vanishing",
+]

@@ -15,7 +15,7 @@ import yaml
 from gankit.diagnostics.context import RuleContext
 from gankit.diagnostics.engine import RuleEngine
 from gankit.diagnostics.records import Finding, finite
-from gankit.diagnostics.thresholds import COLLAPSE_WARMUP_STEPS, DEFAULT_WINDOW
+from gankit.diagnostics.thresholds import COLLAPSE_WARMUP_STEPS, DEFAULT_WINDOW, FMNIST_CLASSIFIER_ACCURACY
 from gankit.errors import CheckpointError
 from gankit.train.logger import read_metrics
 
@@ -60,6 +60,8 @@ class DoctorReport:
     best_fid: float | None = None
     best_fid_step: int | None = None
     final_diversity: float | None = None
+    final_consistency: float | None = None  # class-conditional runs on Fashion-MNIST classes
+    consistency_chance: float | None = None  # its chance level, 1/K
 
     @property
     def healthy(self) -> bool:
@@ -79,6 +81,8 @@ class DoctorReport:
             "best_fid": self.best_fid,
             "best_fid_step": self.best_fid_step,
             "final_diversity": self.final_diversity,
+            "final_consistency": self.final_consistency,
+            "consistency_chance": self.consistency_chance,
             "warnings": [
                 {"step": w.step, "rule": w.rule, "source": w.source, "message": w.message, "evidence": w.evidence} for w in self.warnings
             ],
@@ -207,6 +211,10 @@ def diagnose(run_dir: str | Path) -> DoctorReport:
         rep.best_fid_step, rep.best_fid = min(fids, key=lambda sv: sv[1])
     divs = [v for e in evals if (v := finite_value(e.get("diversity_ratio"))) is not None]
     rep.final_diversity = divs[-1] if divs else None
+    cons = [(v, finite_value(e.get("class_consistency_chance")))
+            for e in evals if (v := finite_value(e.get("class_consistency"))) is not None]  # fmt: skip
+    if cons:
+        rep.final_consistency, rep.consistency_chance = cons[-1]
     return rep
 
 
@@ -218,7 +226,7 @@ def _f(v: float | None, digits: int = 4) -> str:
 
 
 def summary_text(report: DoctorReport) -> str:
-    """What ``gankit doctor`` prints: status, FID, diversity, and every warning with its remedies."""
+    """What ``gankit doctor`` prints: status, FID, diversity, class consistency, and every warning with its remedies."""
     r = report
     lines = [f"gankit doctor: {r.run_dir}"]
     lines.append(f"  recipe:    {r.name}" + (f" (loss {r.loss})" if r.loss else ""))
@@ -227,6 +235,11 @@ def summary_text(report: DoctorReport) -> str:
         lines.append(f"  FID:       final {_f(r.final_fid)} (step {r.final_fid_step}), best {_f(r.best_fid)} (step {r.best_fid_step})")
     if r.final_diversity is not None:
         lines.append(f"  diversity: {_f(r.final_diversity, 3)} of the real data's (mean pairwise feature distance)")
+    if r.final_consistency is not None:
+        lines.append(
+            f"  classes:   {_f(r.final_consistency, 3)} of the samples classified as the class asked for "
+            f"(chance {_f(r.consistency_chance, 3)}, classifier ceiling {FMNIST_CLASSIFIER_ACCURACY})"
+        )
     if not r.warnings:
         lines.append("  warnings:  none")
     else:

@@ -47,6 +47,24 @@ DIVERGENCE_FACTOR = 10.0
 #: Median D gradient norm this many times that of the previous window: exploding gradients.
 GRAD_EXPLOSION_FACTOR = 100.0
 
-RULES = ("overpowering", "vanishing_gradients", "mode_collapse", "oscillation", "nan")
+#: The shipped Fashion-MNIST classifier's test accuracy (``gankit/assets/fmnist_classifier.json``):
+#: the ceiling of class consistency, since even real test images of class k score only this.
+FMNIST_CLASSIFIER_ACCURACY = 0.9298
+#: ``labels_ignored`` fires while class consistency is less than this fraction of the way from
+#: chance (1/K) to the classifier's ceiling. A G that ignores its label scores exactly 1/K whatever
+#: it draws (the requested class is independent of the drawn one and the requests are balanced:
+#: sum_k 1/K * P(drawn = k) = 1/K), even a collapsed one; a G that honours a fraction q of the
+#: classes scores about 1/K + q * (ceiling - 1/K). So the rule reads "G draws the asked class for
+#: fewer than a quarter of the classes". For K = 10 that is 0.1 + 0.25 * 0.83 = 0.31, more than 10
+#: standard errors above chance at the monitor's 256 samples (sqrt(0.1 * 0.9 / 256) = 0.019).
+LABELS_IGNORED_FRACTION = 0.25
+
+
+def labels_ignored_threshold(chance: float, ceiling: float = FMNIST_CLASSIFIER_ACCURACY) -> float:
+    """Class consistency below which ``labels_ignored`` fires, for chance level ``chance`` (1/K)."""
+    return chance + LABELS_IGNORED_FRACTION * (ceiling - chance)
+
+
+RULES = ("overpowering", "vanishing_gradients", "mode_collapse", "labels_ignored", "oscillation", "nan")
 LOSS_KEYS = ("d_loss", "g_loss", "d_total", "g_total")
 GRAD_KEYS = ("grad_norm_d", "grad_norm_g")

@@ -370,7 +370,7 @@ def test_engine_validates_its_arguments():
         RuleEngine(rules=["overpowering", "bogus"])
     only = RuleEngine(RuleContext(), window=W, rules=["nan"])
     assert feed_all(only, [overpowering(10 * i, i) for i in range(W)]) == []
-    assert set(RULES) == {"overpowering", "vanishing_gradients", "mode_collapse", "oscillation", "nan"}
+    assert set(RULES) == {"overpowering", "vanishing_gradients", "mode_collapse", "labels_ignored", "oscillation", "nan"}
 
 
 def test_finding_message_layout():
