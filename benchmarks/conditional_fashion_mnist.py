@@ -29,7 +29,7 @@ from _report import DOC, table, write_section  # noqa: E402
 import gankit  # noqa: E402
 from gankit.config import load_config  # noqa: E402
 from gankit.inference import write_samples  # noqa: E402
-from gankit.metrics import evaluate  # noqa: E402
+from gankit.metrics import evaluate, to_uint8  # noqa: E402
 from gankit.train.engine import train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,8 +61,12 @@ def evaluate_run(run_dir: Path, cas_per_class: int, cas_epochs: int) -> tuple[li
         cas, cas_real = crep.value("cas"), crep.value("cas.real")
         cas_cpu = (crep.get("cas").details or {}).get("cpu_seconds")
     grid = DOC.parent / "images" / f"conditional_{run_dir.name}.png"
-    grid_labels = torch.arange(k).repeat_interleave(8) if k else None
-    write_samples(gen.sample(8 * (k or 8), seed=2, classes=grid_labels), grid, labels=grid_labels, names=gen.class_names)
+    if k:  # class x sample, the same 8 noise vectors down the columns: class and style apart
+        grid_labels = torch.arange(k).repeat_interleave(8)
+        images = to_uint8(gen.generate(gen.noise(8, seed=2).repeat(k, 1), grid_labels))
+        write_samples(images, grid, labels=grid_labels, names=gen.class_names)
+    else:
+        write_samples(gen.sample(64, seed=2), grid)
     values = [rep.value("fid"), rep.value("recall"), rep.value("class_consistency") if k else None,
               rep.value("intra_fid") if k else None, cas, cas_real, cas_cpu]  # fmt: skip
     return values, grid
