@@ -57,6 +57,16 @@ def _mark_warnings(ax: Any, warnings: Sequence[WarningEvent]) -> None:
         ax.axvline(w.step, color="tab:red", ls=":", lw=1, label="warning" if i == 0 else None)
 
 
+def _fraction_axes(fig: Any, ax: Any, rep: DoctorReport, ylabel: str) -> str:
+    """Finish a plot of fractions in [0, 1] (accuracies, class consistency) with the run's warnings."""
+    ax.set_ylim(-0.02, 1.02)
+    _mark_warnings(ax, rep.warnings)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    return _png(fig)
+
+
 def _line_plot(records: Sequence[dict[str, Any]], keys: Sequence[tuple[str, str]], ylabel: str,
                warnings: Sequence[WarningEvent] = (), log: bool = False) -> str | None:  # fmt: skip
     fig, ax = _figure()
@@ -95,12 +105,7 @@ def plot_accuracy(rep: DoctorReport) -> str | None:
     ax.plot(xs, ar, lw=1, alpha=0.6, label="on real")
     ax.plot(xs, af, lw=1, alpha=0.6, label="on fake")
     ax.plot(xs, mean, lw=1.8, color="black", label="D accuracy (mean)")
-    ax.set_ylim(-0.02, 1.02)
-    _mark_warnings(ax, rep.warnings)
-    ax.set_ylabel("D accuracy")
-    ax.legend(fontsize=8, loc="best")
-    fig.tight_layout()
-    return _png(fig)
+    return _fraction_axes(fig, ax, rep, "D accuracy")
 
 
 def plot_scores(rep: DoctorReport) -> str | None:
@@ -176,12 +181,7 @@ def plot_class_consistency(rep: DoctorReport) -> str | None:
             ax.axhline(labels_ignored_threshold(chance), color="tab:red", ls="--", lw=1,
                        label=f"labels-ignored threshold {labels_ignored_threshold(chance):.2f}")  # fmt: skip
             ax.axhline(chance, color="tab:gray", ls=":", lw=1.2, label=f"chance 1/K = {chance:.3g}")
-    ax.set_ylim(-0.02, 1.02)
-    _mark_warnings(ax, rep.warnings)
-    ax.set_ylabel("fraction of the asked class")
-    ax.legend(fontsize=8, loc="best")
-    fig.tight_layout()
-    return _png(fig)
+    return _fraction_axes(fig, ax, rep, "fraction of the asked class")
 
 
 __all__ = ["plot_accuracy", "plot_class_consistency", "plot_diversity", "plot_fid", "plot_grad_norms", "plot_losses", "plot_scores"]
