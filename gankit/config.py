@@ -8,7 +8,6 @@ prints the message without a traceback.
 from __future__ import annotations
 
 import copy
-import re
 import typing
 from pathlib import Path
 from typing import Any, Literal
@@ -18,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from gankit.errors import ConfigError
+from gankit.utils.recipe_yaml import load_yaml, yaml_problem
 from gankit.core.registry import closest
 
 
@@ -35,6 +35,7 @@ class DataConfig(_Strict):
     channels: Literal[1, 3] = 1
     crop: Literal["center", "random"] = "center"
     skip_bad_files: bool = False
+    max_pixels: int = Field(40_000_000, ge=1)  # image folders: larger images are refused from their header (decompression bombs)
     num_workers: int = Field(2, ge=0)
     n_points: int = Field(100_000, ge=1)  # size of a synthetic 2D set
     limit: int | None = Field(None, ge=1)  # use only the first N items (tiny runs, tests)
@@ -161,7 +162,7 @@ class OptimConfig(pydantic.RootModel[dict[str, OptimizerConfig]]):
 
 class TrainConfig(_Strict):
     batch_size: int = Field(64, ge=1)
-    max_steps: int | None = Field(5000, ge=0)  # steps (one G step each); None: the time budget alone
+    max_steps: int | None = Field(5000, ge=1)  # steps (one G step each); None: the time budget alone
     max_minutes: float | None = Field(None, gt=0)  # wall-clock budget; stops with a checkpoint
     n_critic: int | None = Field(None, ge=1)  # D steps per G step; None = the loss's default
     lr_decay: Literal["none", "linear"] = "none"
@@ -218,7 +219,7 @@ class MonitorConfig(_Strict):
 class Config(_Strict):
     name: str = "run"
     description: str = ""
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=2**32 - 1)  # what numpy and every torch generator accept
     #: A registered task (`gankit.tasks.TASKS`): which networks and phases the engine runs. Written
     #: ``task: cgan`` or, with options, ``task: {name: cgan, aux_weight: 1.0}``.
     task: ComponentConfig = ComponentConfig(name="gan")
@@ -254,21 +255,6 @@ class Config(_Strict):
 
 
 # --------------------------------------------------------------------------- loading
-
-
-class _RecipeLoader(yaml.SafeLoader):
-    """YAML 1.2 booleans: only true/false. YAML 1.1 would read the key ``on:`` (spectral_norm's
-    ``on: both``) and values like ``no`` as booleans."""
-
-
-_RecipeLoader.yaml_implicit_resolvers = {
-    k: [r for r in v if r[0] != "tag:yaml.org,2002:bool"] for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_RecipeLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
-
-
-def load_yaml(text: str) -> Any:
-    return yaml.load(text, Loader=_RecipeLoader)  # noqa: S506 - a SafeLoader subclass
 
 
 def _valid_keys(model: type[BaseModel]) -> list[str]:
@@ -354,9 +340,11 @@ def load_raw(path: str | Path) -> dict[str, Any]:
     if not p.is_file():
         raise ConfigError(f"config file not found: {p}. List the shipped recipes with `gankit recipes`.")
     try:
-        raw = load_yaml(p.read_text()) or {}
+        raw = load_yaml(p.read_bytes().decode("utf-8")) or {}
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{p}: not a text file (byte {e.start} is not UTF-8); a recipe is YAML text.") from None
     except yaml.YAMLError as e:
-        raise ConfigError(f"{p}: not valid YAML: {e}") from None
+        raise ConfigError(f"{p}: {yaml_problem(e)}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{p}: a recipe must be a mapping of sections (data, model, loss, ...).")
     raw.setdefault("name", p.stem)
@@ -364,7 +352,11 @@ def load_raw(path: str | Path) -> dict[str, Any]:
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
-    return validate(apply_overrides(load_raw(path), overrides or []))
+    try:
+        return validate(apply_overrides(load_raw(path), overrides or []))
+    except ConfigError as e:
+        msg = str(e)
+        raise ConfigError(msg if msg.startswith(str(path)) else f"{path}: {msg}") from None
 
 
 def to_yaml(cfg: Config) -> str:

@@ -148,6 +148,16 @@ def requested_labels(n: int, num_classes: int, klass: int | None = None, classes
     return torch.tensor(wanted).repeat(-(-n // len(wanted)))[:n].sort(stable=True).values
 
 
+def _save_npy(path: Path, arr: np.ndarray) -> None:
+    from gankit.utils.io import atomic_write
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as fh:  # a file object: np.save would append .npy to the temporary's name
+            np.save(fh, arr)
+
+    atomic_write(path, write)
+
+
 def write_samples(samples: torch.Tensor, out: str | Path, means: torch.Tensor | None = None, labels: torch.Tensor | None = None,
                   names: list[str] | None = None) -> Path:  # fmt: skip
     """``.npy``: uint8 N x C x H x W for images, float32 N x D for vectors, and ``FILE.labels.npy`` (int64, N)
@@ -159,10 +169,10 @@ def write_samples(samples: torch.Tensor, out: str | Path, means: torch.Tensor | 
     out.parent.mkdir(parents=True, exist_ok=True)
     vector = samples.dim() == 2
     images = samples if vector or samples.dtype == torch.uint8 else to_uint8(samples)
-    if out.suffix == ".npy":
-        np.save(out, samples.numpy().astype(np.float32) if vector else images.numpy())
+    if out.suffix == ".npy":  # labels first: a samples file never exists without the labels it needs
         if labels is not None:
-            np.save(out.with_suffix(".labels.npy"), labels.numpy().astype(np.int64))
+            _save_npy(out.with_suffix(".labels.npy"), labels.numpy().astype(np.int64))
+        _save_npy(out, samples.numpy().astype(np.float32) if vector else images.numpy())
     elif vector:
         save_scatter(samples, out, means)
     elif labels is not None:

@@ -46,3 +46,29 @@ def test_precision_32_may_be_written_as_a_number():
     assert validate(apply_overrides({}, ["train.precision=32"])).train.precision == "32"
     with pytest.raises(ConfigError, match="train.precision"):
         validate({"train": {"precision": 16}})
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("data:\n\tname: mnist\n", r"line 2, column 1.*never tabs"),
+        ("train:\n  batch_size: 32\n  batch_size: 64\n", r"line 3.*'batch_size' is given twice \(first at line 2\)"),
+        ("base: &opt {lr: 0.001}\noptim:\n  G: *opt\n", r"line 3.*aliases \(\*opt\) are not allowed"),
+        ("trian:\n  batch_size: 3\n", r"unknown key 'trian'. Did you mean 'train'\?"),
+        ("- just\n- a list\n", "must be a mapping of sections"),
+    ],
+    ids=["tab", "duplicate-key", "alias", "unknown-section", "not-a-mapping"],
+)
+def test_hostile_recipe_files_name_the_file_and_the_line(tmp_path, text, match):
+    p = tmp_path / "hostile.yaml"
+    p.write_text(text)
+    with pytest.raises(ConfigError, match=match) as err:
+        load_config(p)
+    assert str(err.value).startswith(str(p))
+
+
+def test_a_recipe_that_is_not_text(tmp_path):
+    p = tmp_path / "binary.yaml"
+    p.write_bytes(b"\xff\xfe\x00\x01")
+    with pytest.raises(ConfigError, match="binary.yaml: not a text file"):
+        load_config(p)

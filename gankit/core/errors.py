@@ -21,3 +21,11 @@ class CheckpointError(GankitError):
 
 class TrainingDiverged(GankitError):
     """A loss became NaN/Inf; the last good checkpoint is left untouched."""
+
+
+class WriteFailed(GankitError):
+    """A file could not be written (disk full, permission denied, read-only folder).
+
+    Raised after the half-written file is removed, naming the path and the OS error; the last
+    complete checkpoint is kept.
+    """

@@ -33,6 +33,19 @@ from gankit.errors import DataError
 from gankit.utils.progress import progress_bar
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp"})
+#: Images with more pixels are refused from their header, before decoding: a decompression bomb
+#: (a small file that decodes to gigabytes) fails with a message, not by running out of memory.
+MAX_PIXELS = 40_000_000  # an 8000 x 5000 photo; `data.max_pixels` changes it
+
+
+# PIL warns from 89 Mpx on; the limit above is the check that counts (and names the file).
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
+
+class ImageTooLarge(ValueError):
+    """An image whose header declares more than the pixel limit."""
+
+
 _BAD_IMAGE = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
 _SKIP_HINT = "Delete or fix it, or set `data.skip_bad_files: true` to skip unreadable images."
 
@@ -108,8 +121,24 @@ def _bad_file(path: Path, err: BaseException) -> DataError:
     return DataError(f"{path}: cannot read image ({type(err).__name__}: {err}). {_SKIP_HINT}")
 
 
+def _check_size(im: Image.Image, max_pixels: int) -> None:
+    w, h = im.size
+    if w * h > max_pixels:
+        raise ImageTooLarge(f"{w} x {h} = {w * h:,} pixels, over the limit of {max_pixels:,} (data.max_pixels)")
+
+
+def _to_8bit(im: Image.Image) -> Image.Image:
+    """16-bit and 32-bit integer greyscale scaled to 8 bits (PIL's convert would clip them to white)."""
+    if im.mode.startswith("I;16") or im.mode == "I":
+        a = np.asarray(im).astype(np.int64)
+        top = 65535 if im.mode.startswith("I;16") or a.max() <= 65535 else int(a.max())
+        return Image.fromarray((np.clip(a, 0, top) * 255 // max(top, 1)).astype(np.uint8), mode="L")
+    return im
+
+
 def load_image_uint8(
-    path: Path, image_size: int, channels: int, crop: str = "center", seed: int | None = None
+    path: Path, image_size: int, channels: int, crop: str = "center", seed: int | None = None,
+    max_pixels: int = MAX_PIXELS,
 ) -> torch.Tensor:
     """Decode, resize the shorter side to ``image_size`` (antialiased bilinear) and crop square.
 
@@ -118,9 +147,10 @@ def load_image_uint8(
     Raises PIL/OS errors unchanged; callers decide whether a bad file is fatal.
     """
     with Image.open(path) as im:
+        _check_size(im, max_pixels)
         if im.mode == "P" and "transparency" in im.info:
             im = im.convert("RGBA")
-        img = im.convert("L" if channels == 1 else "RGB")
+        img = _to_8bit(im).convert("L" if channels == 1 else "RGB")
     ImageOps.exif_transpose(img, in_place=True)  # phone photos store their rotation in EXIF
     w, h = img.size
     short = min(w, h)
@@ -140,10 +170,12 @@ def load_image_uint8(
     return t.unsqueeze(0) if t.ndim == 2 else t.permute(2, 0, 1).contiguous()
 
 
-def _check_header(path: Path) -> BaseException | None:
+def _check_header(path: Path, max_pixels: int = MAX_PIXELS) -> BaseException | None:
     try:
+        if path.stat().st_size == 0:
+            return OSError("the file is empty (0 bytes)")
         with Image.open(path) as im:
-            im.size  # noqa: B018 - parsing the header is the check
+            _check_size(im, max_pixels)  # parsing the header is the check
     except _BAD_IMAGE as e:
         return e
     return None
@@ -172,6 +204,7 @@ class ImageFolderDataset(Dataset):
         limit: int | None = None,
         classes: Sequence[int] | None = None,
         per_class_limit: Mapping[int, int] | None = None,
+        max_pixels: int = MAX_PIXELS,
     ) -> None:
         if crop not in ("center", "random"):
             raise DataError(f"data.crop must be 'center' or 'random', got {crop!r}.")
@@ -179,7 +212,7 @@ class ImageFolderDataset(Dataset):
             raise DataError(f"data.channels must be 1 or 3, got {channels!r}.")
         self.root = Path(root).expanduser()
         self.image_size, self.channels, self.crop = image_size, channels, crop
-        self.skip_bad_files = skip_bad_files
+        self.skip_bad_files, self.max_pixels = skip_bad_files, max_pixels
         self.sample_shape = (channels, image_size, image_size)
         layout = folder_layout(self.root)
         candidates, labels = select_files(layout, classes, limit, per_class_limit)
@@ -191,7 +224,7 @@ class ImageFolderDataset(Dataset):
         self.labels: list[int] | None = None if labels is None else []
         self.skipped: list[Path] = []
         for j, path in enumerate(candidates):
-            err = _check_header(path)
+            err = _check_header(path, max_pixels)
             if err is None:
                 self.files.append(path)
                 if self.labels is not None and labels is not None:
@@ -210,7 +243,7 @@ class ImageFolderDataset(Dataset):
         return len(self.files)
 
     def _load(self, index: int, seed: int | None) -> torch.Tensor:
-        t = load_image_uint8(self.files[index], self.image_size, self.channels, self.crop, seed)
+        t = load_image_uint8(self.files[index], self.image_size, self.channels, self.crop, seed, self.max_pixels)
         return t.float().div_(127.5).sub_(1.0)
 
     def __getitem__(self, key: int | tuple[int, int]) -> torch.Tensor | tuple[torch.Tensor, int]:
@@ -291,7 +324,8 @@ class ImageFolder(DataSpec):
     def build_source(self, cfg: Any, batch_size: int, device: torch.device, seed: int, rank: int, world_size: int,
                      holdout: bool) -> LoaderSource:  # fmt: skip
         dataset = ImageFolderDataset(self._root(cfg), cfg.image_size, cfg.channels, cfg.crop, cfg.skip_bad_files,
-                                     limit=cfg.limit, classes=cfg.classes, per_class_limit=cfg.per_class_limit)  # fmt: skip
+                                     limit=cfg.limit, classes=cfg.classes, per_class_limit=cfg.per_class_limit,
+                                     max_pixels=cfg.max_pixels)  # fmt: skip
         weights = None
         if cfg.balance:
             if dataset.labels is None:

@@ -25,14 +25,14 @@ from gankit.core.hooks import Hook
 from gankit.core.phase import Phase, PhaseContext
 from gankit.core.task import Signature, TaskEnv
 from gankit.data import build_source, data_spec
-from gankit.errors import ConfigError, TrainingDiverged
+from gankit.errors import ConfigError, TrainingDiverged, WriteFailed
 from gankit.tasks import build_task
-from gankit.train.checkpoint import list_checkpoints, save_checkpoint
+from gankit.train.checkpoint import clean_temporaries, list_checkpoints, save_checkpoint
 from gankit.train.logger import RunLogger
 from gankit.train.optimizers import build_optimizer, lr_factor
 from gankit.train.run_state import engine_state, engine_weights, restore
 from gankit.train.signals import graceful_stop
-from gankit.utils.io import atomic_write_text
+from gankit.utils.io import atomic_write, atomic_write_text, describe_os_error
 from gankit.utils.progress import live, progress_bar
 
 
@@ -235,9 +235,24 @@ class Engine:
     # ------------------------------------------------------------------ loop
 
     def fit(self) -> TrainResult:
+        """Train; a file that cannot be written stops the run with the path and the OS's reason."""
+        try:
+            return self._fit()
+        except OSError as e:
+            good = list_checkpoints(self.run_dir / "checkpoints")
+            kept = f"the last complete checkpoint is {good[-1]}" if good else "no checkpoint was written"
+            raise WriteFailed(
+                f"{describe_os_error(e)}. Training stopped at step {self.step}; {kept}. "
+                f"Free space or fix the permissions, then continue with --resume auto."
+            ) from None
+
+    def _fit(self) -> TrainResult:
         cfg, tc = self.cfg, self.cfg.train
         if self.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
+            removed = clean_temporaries(self.run_dir)
+            if removed:
+                print(f"removed {len(removed)} temporary file(s) a stopped run left in {self.run_dir}", file=sys.stderr)
             atomic_write_text(self.run_dir / "config.yaml", to_yaml(cfg))
             names = getattr(self.task, "class_names", None)
             if names:
@@ -255,7 +270,8 @@ class Engine:
         last: dict[str, float] = {}
         kept: dict[str, torch.Tensor] = {}  # last values of phases that do not run every step (lazy)
         for hook in self.hooks:
-            hook.on_start(self)
+            with self._own_rng():
+                hook.on_start(self)
         try:
             with graceful_stop() as stop:
                 while tc.max_steps is None or self.step < tc.max_steps:
@@ -280,7 +296,8 @@ class Engine:
                         last_log_t, last_log_step = now, self.step
                         last = self._log(logger, kept, rate * tc.batch_size * self.world_size * draws)
                         for hook in self.hooks:
-                            hook.on_log(self, self.step, last)
+                            with self._own_rng():
+                                hook.on_log(self, self.step, last)
                         if pbar is not None:
                             pbar.set_postfix(d=f"{last.get('d_loss', math.nan):.3f}", g=f"{last.get('g_loss', math.nan):.3f}",
                                              img_s=f"{last['img_per_s']:.0f}", refresh=live(pbar))  # fmt: skip
@@ -299,7 +316,8 @@ class Engine:
                     grid = self._evaluate(logger)
                 ckpt = self.save()
                 for hook in self.hooks:
-                    hook.on_end(self, status)
+                    with self._own_rng():
+                        hook.on_end(self, status)
                 if logger is not None:
                     logger.log(self.step, {"status": status}, kind="end")
         except TrainingDiverged as e:
@@ -310,11 +328,12 @@ class Engine:
             if pbar is not None:
                 pbar.close()
             if logger is not None:
-                logger.close()
+                logger.close()  # never raises: a second error must not hide the first
         final_grid = None
         if self.is_main and grid is not None:
             final_grid = self.run_dir / "samples" / "final.png"
-            final_grid.write_bytes(grid.read_bytes())
+            data = grid.read_bytes()
+            atomic_write(final_grid, lambda tmp: Path(tmp).write_bytes(data))
         return TrainResult(self.run_dir, self.step, status, ckpt, final_grid, last, signum)
 
     def _agree(self, bad: bool, interrupted: bool, over_budget: bool, elapsed: float) -> tuple[bool, bool, bool, float]:
@@ -353,10 +372,16 @@ class Engine:
             logger.histogram("scores/fake", out["_fake_scores"].cpu(), self.step)
         return values
 
+    def _own_rng(self) -> Any:
+        """Hooks draw from a copy of the RNG: evaluation (reference statistics computed on a cold cache,
+        not on a warm one) must never shift training's random stream, or weights would depend on the cache."""
+        return torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else [])
+
     def _evaluate(self, logger: RunLogger | None) -> Path | None:
         extra: dict[str, float] = {}
         for hook in self.hooks:
-            extra |= hook.on_eval(self, self.step) or {}
+            with self._own_rng():
+                extra |= hook.on_eval(self, self.step) or {}
         if not self.is_main or logger is None:
             return None
         from gankit.train.grids import grid_inputs, write_grid
@@ -368,23 +393,8 @@ class Engine:
         return path
 
 
-def find_resume(run_dir: Path) -> Path | None:
-    found = list_checkpoints(run_dir / "checkpoints")
-    return found[-1] if found else None
-
-
-def default_hooks(cfg: Config) -> list[Hook]:
-    """In-loop evaluation (FID / 2D coverage, best checkpoint) and the diagnostics monitor."""
-    from gankit.train.eval_hook import EvalHook
-
-    hooks: list[Hook] = [EvalHook(cfg)]
-    if cfg.monitor.enabled:
-        from gankit.diagnostics.monitor import Monitor
-
-        hooks.append(Monitor(cfg))
-    return hooks
-
-
 def train(cfg: Config, run_dir: str | Path, resume_from: Path | None = None, hooks: list[Hook] | None = None) -> TrainResult:
     """Train ``cfg`` into ``run_dir``; ``hooks=None`` attaches the default evaluation hooks."""
+    from gankit.train.eval_hook import default_hooks
+
     return Engine(cfg, run_dir, resume_from, default_hooks(cfg) if hooks is None else hooks).fit()

@@ -158,3 +158,13 @@ class EvalHook(Hook):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.best, self.best_step = state.get("best"), state.get("best_step")
         self.history = [list(x) for x in state.get("history", [])]
+
+
+def default_hooks(cfg: Config) -> list[Hook]:
+    """In-loop evaluation (FID / 2D coverage, best checkpoint) and the diagnostics monitor."""
+    hooks: list[Hook] = [EvalHook(cfg)]
+    if cfg.monitor.enabled:
+        from gankit.diagnostics.monitor import Monitor
+
+        hooks.append(Monitor(cfg))
+    return hooks

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,7 @@ class RunLogger:
 
             # purge_step drops events a crashed run wrote after the checkpoint we resume from
             self.tb = SummaryWriter(str(run_dir / "tb"), purge_step=resume_step)
-        self._fh = open(self.path, "a", buffering=1)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
 
     def _truncate_after(self, step: int) -> None:
         """A resumed run re-does the steps after its checkpoint: drop their old records."""
@@ -41,15 +43,30 @@ class RunLogger:
                     keep.append(line)
             except json.JSONDecodeError:
                 continue  # a line cut by a crash
-        self.path.write_text("".join(k + "\n" for k in keep))
+        from gankit.utils.io import atomic_write_text
+
+        atomic_write_text(self.path, "".join(k + "\n" for k in keep))
 
     def log(self, step: int, values: dict[str, Any], kind: str = "train") -> None:
         rec = {"kind": kind, "step": step, **{k: _clean(v) for k, v in values.items()}}
-        self._fh.write(json.dumps(rec) + "\n")
+        self._append((json.dumps(rec) + "\n").encode())
         if self.tb is not None:
             for k, v in values.items():
                 if isinstance(v, (int, float)) and not isinstance(v, bool) and v is not None and math.isfinite(v):
                     self.tb.add_scalar(f"{kind}/{k}", v, step)
+
+    def _append(self, line: bytes) -> None:
+        """All of the line or none of it: a failed write (disk full) is cut back off the file."""
+        size = os.fstat(self._fd).st_size
+        try:
+            done = 0
+            while done < len(line):
+                done += os.write(self._fd, line[done:])
+        except OSError as e:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, size)
+            e.filename = e.filename or str(self.path)
+            raise
 
     def image(self, tag: str, arr: np.ndarray, step: int) -> None:
         if self.tb is not None:
@@ -60,10 +77,13 @@ class RunLogger:
             self.tb.add_histogram(tag, values, step)
 
     def close(self) -> None:
-        self._fh.close()
+        """Never raises: it runs while another error (a full disk) may already be on its way out."""
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
         if self.tb is not None:
-            self.tb.flush()
-            self.tb.close()
+            with contextlib.suppress(Exception):
+                self.tb.flush()
+                self.tb.close()
 
 
 def read_metrics(run_dir: str | Path, kind: str | None = None) -> list[dict[str, Any]]:

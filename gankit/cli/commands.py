@@ -1,0 +1,210 @@
+"""What each ``gankit`` subcommand does; arguments arrive checked (:mod:`gankit.cli.args`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from gankit.cli.args import MAX_SAMPLES
+from gankit.cli.recipes import RECIPE_DIRS, find_recipe, recipe_paths
+from gankit.errors import ConfigError
+
+# ---------------------------------------------------------------------------- commands
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from gankit.config import load_config, load_raw, validate, apply_overrides
+    from gankit.train.checkpoint import find_resume, list_checkpoints, resolve_checkpoint
+    from gankit.train.engine import train
+
+    overrides = list(args.set or [])
+    if args.max_steps is not None:
+        overrides.append(f"train.max_steps={args.max_steps}")
+    if args.seed is not None:
+        overrides.append(f"seed={args.seed}")
+    cfg = load_config(find_recipe(args.config), overrides)
+
+    resume_from: Path | None = None
+    run_dir: Path | None = Path(args.out) if args.out else None
+    if args.resume == "auto":
+        if run_dir is None:  # newest run of this recipe that has a checkpoint
+            runs = sorted(Path("runs").glob(f"{cfg.name}-*"), key=lambda p: p.stat().st_mtime, reverse=True)
+            run_dir = next((r for r in runs if list_checkpoints(r / "checkpoints")), None)
+        resume_from = find_resume(run_dir) if run_dir else None  # warns about each corrupt one it passes over
+        if resume_from is None:
+            print(f"--resume auto: no checkpoint found{f' in {run_dir}' if run_dir else ''}; starting fresh.", file=sys.stderr)
+    elif args.resume:
+        resume_from = resolve_checkpoint(args.resume)  # a run folder: its newest intact checkpoint
+        run_dir = run_dir or resume_from.parent.parent
+    if run_dir is None:
+        run_dir = Path("runs") / f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    if resume_from is not None:
+        print(f"resuming from {resume_from}", file=sys.stderr)
+        # The checkpoint's own recipe wins for what shapes the networks; budgets come from the command.
+        from gankit.train.checkpoint import load_checkpoint
+
+        saved = load_checkpoint(resume_from).state["config"]
+        raw = apply_overrides(load_raw(find_recipe(args.config)), overrides)
+        for section in ("data", "model", "loss"):
+            if validate(raw).model_dump(mode="json")[section] != saved[section]:
+                from gankit.errors import CheckpointError
+
+                raise CheckpointError(
+                    f"the recipe's '{section}' section differs from the one {resume_from} was trained with; "
+                    f"resume with that run's config.yaml ({run_dir / 'config.yaml'})."
+                )
+
+    result = train(cfg, run_dir, resume_from)
+    if result.checkpoint is None:  # not rank 0 under DDP
+        return 0
+    print(f"\n{result.status} at step {result.step}")
+    print(f"  run folder:  {result.run_dir}")
+    print(f"  samples:     {result.grid}")
+    print(f"  checkpoint:  {result.checkpoint}")
+    print(f"  metrics:     {result.run_dir / 'metrics.jsonl'}")
+    print(f"  tensorboard: tensorboard --logdir {result.run_dir / 'tb'}")
+    if result.status == "interrupted":
+        print(f"  resume with: gankit train {args.config} --out {result.run_dir} --resume auto")
+        return 128 + (result.signal or 2)  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from gankit.inference import load, mixture_means, requested_labels, write_samples
+
+    gen = load(args.run)
+    labels = requested_labels(args.n, gen.signature["num_classes"], args.klass, args.classes, args.per_class)
+    n = args.n if labels is None else len(labels)
+    if n > MAX_SAMPLES:
+        raise ConfigError(f"--per-class {args.per_class} x {gen.signature['num_classes']} classes is {n:,} samples; at most {MAX_SAMPLES:,}.")
+    samples = gen.sample(n, seed=args.seed, classes=labels, truncation=args.truncation)
+    out = write_samples(samples, args.out, mixture_means(gen.cfg), labels, gen.class_names)
+    extra = f", labels in {out.with_suffix('.labels.npy')}" if labels is not None and out.suffix == ".npy" else ""
+    print(f"wrote {n} samples from {gen.path} (step {gen.step}, {gen.weights}) to {out}{extra}")
+    return 0
+
+
+def cmd_data_fetch(args: argparse.Namespace) -> int:
+    from gankit.data.fetch import fetch
+
+    path = fetch(args.name, args.root)
+    print(f"{args.name} ready in {path}")
+    return 0
+
+
+def cmd_recipes(args: argparse.Namespace) -> int:
+    import yaml
+
+    rows = []
+    for p in recipe_paths():
+        raw = yaml.safe_load(p.read_text()) or {}
+        rows.append((p.stem, str(raw.get("description", "")).strip().splitlines()[0] if raw.get("description") else ""))
+    width = max((len(r[0]) for r in rows), default=0)
+    for name, desc in rows:
+        print(f"{name:<{width}}  {desc}")
+    return 0
+
+
+def cmd_checkpoints(args: argparse.Namespace) -> int:
+    from gankit.train.checkpoint import describe_checkpoints, newest_good
+
+    cdir = args.run / "checkpoints" if (args.run / "checkpoints").is_dir() else args.run
+    infos = describe_checkpoints(cdir)
+    if not infos:
+        raise ConfigError(f"no checkpoints in {cdir} (a run folder has checkpoints/step-XXXXXX/).")
+    pick = newest_good(cdir, warn=lambda _m: None)
+    width = max(len(i.path.name) for i in infos)
+    print(f"{'checkpoint':<{width}}  {'step':>9}  {'size':>10}  status")
+    for i in infos:
+        step = f"{i.step:,}" if i.step is not None else "-"
+        mark = "   <- --resume auto" if pick is not None and i.path == pick else ""
+        print(f"{i.path.name:<{width}}  {step:>9}  {i.bytes / 1e6:>8.2f} MB  {i.status}{mark}")
+    bad = sum(i.problem is not None for i in infos)
+    print(f"{len(infos)} checkpoint(s) in {cdir}, {bad} corrupt" + (" (left in place: delete them by hand once you have checked)" if bad else ""))
+    return 0
+
+
+def _is_run(path: Path) -> bool:
+    return (path / "state.json").is_file() or (path / "checkpoints").is_dir()
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    import json
+
+    import torch
+
+    from gankit.metrics import evaluate
+
+    target = Path(args.target)
+    mixture, data_root, out_dir = None, None, Path(args.out) if args.out else None
+    ref, extractor, labels, task_metrics = args.ref, args.extractor, None, None
+    if target.is_dir() and _is_run(target):
+        from gankit.data import data_spec
+        from gankit.inference import load
+        from gankit.train.eval_hook import default_reference
+
+        gen = load(target)
+        cfg = gen.cfg
+        print(f"sampling {args.n} from {gen.path} (step {gen.step}, {gen.weights})", file=sys.stderr)
+        k = gen.signature["num_classes"]
+        # a conditional model: every class equally often (class-balanced, as CAS and intra-class FID want)
+        labels = torch.arange(args.n) % k if k else None
+        samples = gen.sample(args.n, seed=args.seed, classes=labels)
+        task_metrics = ",".join(m for m in ("fid", "kid", "pr", "classes", "class_consistency", "intra_fid")) if k else None
+        spec = data_spec(cfg.data.name)
+        mixture = cfg.data.name if spec.mixture(cfg.data) is not None else None
+        ref = ref or default_reference(cfg) or "fashion-mnist:test"
+        data_root = cfg.data.root if spec.has_labels else None
+        out_dir = out_dir or (gen.path.parent.parent / "eval" / gen.path.name)
+    else:
+        samples = target
+        ref = ref or "fashion-mnist:test"
+        mixture = args.mixture
+    metrics = args.metrics or task_metrics
+    if metrics is None:
+        vector = hasattr(samples, "dim") and samples.dim() == 2
+        metrics = "coverage" if (vector or mixture) else "fid,kid,is,pr,classes"
+    report = evaluate(
+        samples, metrics, extractor=extractor, ref=ref, n=args.n, seed=args.seed, device=args.device,
+        out_dir=out_dir, mixture=mixture, inception_weights=args.inception_weights, data_root=data_root,
+        train_ref=args.train_ref, progress=not args.json, labels=labels if labels is not None else args.labels,
+    )  # fmt: skip
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(report.format_table())
+        for name, path in report.artifacts.items():
+            print(f"{name}: {path}")
+    return 0
+
+
+def cmd_features_train(args: argparse.Namespace) -> int:
+    from gankit.metrics import train_fmnist_classifier
+    from gankit.metrics.extractors.fmnist import DEFAULT_WEIGHTS
+    from gankit.metrics.extractors.train_fmnist import DEFAULT_EPOCHS
+
+    out = Path(args.out) if args.out else DEFAULT_WEIGHTS
+    meta = train_fmnist_classifier(out, epochs=args.epochs or DEFAULT_EPOCHS, seed=args.seed, device=args.device)
+    print(f"wrote {out}: test accuracy {meta['test_accuracy']:.4f}, sha256 {meta['sha256'][:16]}...")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from gankit.diagnostics.doctor import diagnose, summary_text, write_report
+
+    rep = diagnose(args.run)
+    path = write_report(args.run, args.out, report=rep)
+    print(summary_text(rep))
+    print(f"  report:    {path}")
+    return 0
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    from gankit.diagnostics.recommend import format_recommendation, recommend
+
+    print(format_recommendation(recommend(args.task, args.data_size, args.quality, args.realtime, configs_dir=RECIPE_DIRS)))
+    return 0
+
+

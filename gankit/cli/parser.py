@@ -1,0 +1,97 @@
+"""Every subcommand and its arguments; each argument has a type from :mod:`gankit.cli.args`."""
+
+from __future__ import annotations
+
+import argparse
+
+from gankit.cli import args as a
+from gankit.cli import commands as c
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = a.Parser(prog="gankit", description="Train, evaluate, diagnose and serve GANs.")
+    sub = ap.add_subparsers(dest="command", required=True, parser_class=a.Parser)
+
+    p = sub.add_parser("train", help="train a recipe")
+    p.add_argument("config", type=a.recipe, help="recipe YAML path or name from configs/ (see `gankit recipes`)")
+    p.add_argument("--set", action="append", type=a.override, metavar="KEY=VALUE", help="override a config value, e.g. train.batch_size=128")
+    p.add_argument("--out", type=a.out_dir, help="run folder (default runs/<recipe>-<timestamp>)")
+    p.add_argument("--max-steps", type=a.steps, help="generator steps to train for")
+    p.add_argument("--resume", type=a.resume, metavar="auto|PATH",
+                   help="continue from the newest intact checkpoint (auto) or a given run/checkpoint folder")
+    p.add_argument("--seed", type=a.seed)
+    p.set_defaults(func=c.cmd_train)
+
+    p = sub.add_parser("sample", help="draw samples from a trained generator")
+    p.add_argument("run", type=a.existing_dir("a run folder or checkpoint folder"), help="run folder or checkpoint folder")
+    p.add_argument("--n", type=a.count, default=64)
+    p.add_argument("--seed", type=a.seed, default=0)
+    p.add_argument("--out", required=True, type=a.out_file((".png", ".npy")),
+                   help=".png (grid / scatter) or .npy (uint8 NCHW images, float32 ND vectors)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--class", dest="klass", type=a.integer(0, a.MAX_CLASS), metavar="K", help="conditional models: every sample of class K")
+    which.add_argument("--classes", type=a.class_list, metavar="0,3,7", help="conditional models: these classes, one grid row each")
+    which.add_argument("--per-class", type=a.count, metavar="M", help="conditional models: M samples of every class")
+    p.add_argument("--truncation", type=a.real(0.0, 100.0, lo_open=True), metavar="T",
+                   help="redraw noise entries with |z| > T (BigGAN's truncation trick)")
+    p.set_defaults(func=c.cmd_sample)
+
+    p = sub.add_parser("data", help="datasets")
+    dsub = p.add_subparsers(dest="data_command", required=True, parser_class=a.Parser)
+    f = dsub.add_parser("fetch", help="fetch a dataset into the gankit data cache")
+    f.add_argument("name", choices=["fashion-mnist", "mnist"])
+    f.add_argument("--root", type=a.out_dir, help="folder to put the files in (default: the gankit data cache)")
+    f.set_defaults(func=c.cmd_data_fetch)
+
+    p = sub.add_parser("recipes", help="list the shipped recipes")
+    p.set_defaults(func=c.cmd_recipes)
+
+    p = sub.add_parser("checkpoints", help="list a run's checkpoints: step, size, ok or corrupt (and why)")
+    p.add_argument("run", type=a.existing_dir("a run folder"), help="run folder (or its checkpoints/ folder)")
+    p.set_defaults(func=c.cmd_checkpoints)
+
+    p = sub.add_parser("eval", help="FID/KID/IS/precision-recall/coverage/memorisation, with their protocol")
+    p.add_argument("target", type=a.existing_path("a run folder, checkpoint folder, image folder or .npy"),
+                   help="run folder, checkpoint folder, folder of images, or .npy from `gankit sample`")
+    p.add_argument("--metrics", help="comma list of fid,kid,is,pr,classes,coverage,memorization,class_consistency,intra_fid,cas "
+                   "(default: fid,kid,is,pr,classes; coverage for 2D; a conditional run adds class_consistency,intra_fid)")
+    p.add_argument("--extractor", default="auto", choices=["auto", "fmnist", "inception"], help="auto: fmnist for 28x28 grayscale, else inception")
+    p.add_argument("--n", type=a.count, default=10000, help="generated (and reference) samples")
+    p.add_argument("--ref", help="reference: fashion-mnist:test (default), fashion-mnist:train, mnist:test, or a folder")
+    p.add_argument("--train-ref", default="fashion-mnist:train", help="training set for memorization")
+    p.add_argument("--mixture", choices=["ring8", "grid25"], help="for 2D samples given as .npy")
+    p.add_argument("--labels", type=a.existing_file("a labels file", (".npy",)),
+                   help="classes the samples were generated for (.npy, int64 N); default: SAMPLES.labels.npy beside a .npy")
+    p.add_argument("--seed", type=a.seed, default=0)
+    p.add_argument("--device", type=a.device, default="cpu")
+    p.add_argument("--inception-weights", type=a.existing_file("the pt_inception-2015-12-05 weights"),
+                   help="pt_inception-2015-12-05 weights file, for offline Inception metrics")
+    p.add_argument("--out", type=a.out_dir, help="folder for report.json and pictures (default: RUN/eval/<checkpoint>)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=c.cmd_eval)
+
+    p = sub.add_parser("doctor", help="diagnose a run: report.html with curves, warnings and grids over time")
+    p.add_argument("run", type=a.existing_dir("a run folder"), help="run folder")
+    p.add_argument("--out", type=a.out_file((".html",)), help="report path (default RUN/report.html)")
+    p.set_defaults(func=c.cmd_doctor)
+
+    from gankit.diagnostics.recommend import TASKS
+
+    p = sub.add_parser("recommend", help="which recipe to start from, and why")
+    p.add_argument("--task", required=True, choices=list(TASKS))
+    p.add_argument("--data-size", type=a.integer(1, 10**10, "images"), required=True, help="number of training images")
+    p.add_argument("--quality", choices=["high"])
+    p.add_argument("--realtime", action="store_true", help="generation must be fast (small generator)")
+    p.set_defaults(func=c.cmd_recommend)
+
+    p = sub.add_parser("features", help="feature extractors for evaluation")
+    fsub = p.add_subparsers(dest="features_command", required=True, parser_class=a.Parser)
+    f = fsub.add_parser("train", help="train the Fashion-MNIST feature extractor shipped with gankit")
+    f.add_argument("dataset", choices=["fashion-mnist"])
+    f.add_argument("--out", type=a.out_file((".safetensors",)),
+                   help="weights file (default: the packaged gankit/assets/fmnist_classifier.safetensors)")
+    f.add_argument("--epochs", type=a.integer(1, 1000, "epochs"), default=None)
+    f.add_argument("--seed", type=a.seed, default=0)
+    f.add_argument("--device", type=a.device, default="cpu")
+    f.set_defaults(func=c.cmd_features_train)
+    return ap
