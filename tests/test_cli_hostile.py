@@ -87,6 +87,8 @@ def cases(root: Path) -> list[tuple[str, list[str], st.SearchStrategy[str], list
         ("eval --labels", ["eval", run, "--labels"], missing(root) | st.just(empty) | st.just(f), ["--out", str(root / "new")]),
         ("eval --device", ["eval", run, "--device"], st.sampled_from(["gpu", "cuda:x", "", "tpu", "cpu0"]), ["--out", str(root / "new")]),
         ("eval --inception-weights", ["eval", run, "--inception-weights"], missing(root) | st.just(empty), ["--out", str(root / "new")]),
+        ("eval --metrics", ["eval", run, "--metrics"], st.sampled_from(["", ",", "bogus", "fid,nope", "FID"]), ["--out", str(root / "new")]),
+        ("eval --ref", ["eval", run, "--ref"], missing(root) | st.sampled_from(["fashion-mnist", "mnist:nope", f, ""]), ["--out", str(root / "new")]),
         ("eval --out", ["eval", run, "--out"], st.just(f) | st.just(f + "/x"), []),
         ("doctor RUN", ["doctor"], missing(root) | st.just(f), []),
         ("doctor --out", ["doctor", run, "--out"], st.sampled_from([empty, str(root / "r.txt"), f + "/r.html"]), []),

@@ -187,3 +187,31 @@ def recipe(text: str) -> str:
     except GankitError as e:
         _fail(str(e))
     return text
+
+
+def metric_list(text: str) -> str:
+    """``fid,kid,...``: every name registered (checked here, so a typo fails before any sampling)."""
+    from gankit.errors import GankitError
+    from gankit.metrics.registry import METRICS
+
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        _fail(f"expected metric names separated by commas, e.g. fid,kid; valid: {', '.join(sorted(METRICS.names()))}")
+    for name in names:
+        try:
+            METRICS.get(name)
+        except GankitError as e:
+            _fail(f"{e} Valid: {', '.join(sorted(METRICS.names()))}." if "Valid" not in str(e) else str(e))
+    return ",".join(names)
+
+
+def reference(text: str) -> str:
+    """A dataset split (``fashion-mnist:test``) or a folder of images."""
+    from gankit.errors import GankitError
+    from gankit.metrics.reference import parse_reference
+
+    try:
+        parse_reference(text)
+    except GankitError as e:
+        _fail(str(e))
+    return text

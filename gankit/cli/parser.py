@@ -53,12 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="FID/KID/IS/precision-recall/coverage/memorisation, with their protocol")
     p.add_argument("target", type=a.existing_path("a run folder, checkpoint folder, image folder or .npy"),
                    help="run folder, checkpoint folder, folder of images, or .npy from `gankit sample`")
-    p.add_argument("--metrics", help="comma list of fid,kid,is,pr,classes,coverage,memorization,class_consistency,intra_fid,cas "
+    p.add_argument("--metrics", type=a.metric_list, help="comma list of fid,kid,is,pr,classes,coverage,memorization,class_consistency,intra_fid,cas "
                    "(default: fid,kid,is,pr,classes; coverage for 2D; a conditional run adds class_consistency,intra_fid)")
     p.add_argument("--extractor", default="auto", choices=["auto", "fmnist", "inception"], help="auto: fmnist for 28x28 grayscale, else inception")
     p.add_argument("--n", type=a.count, default=10000, help="generated (and reference) samples")
-    p.add_argument("--ref", help="reference: fashion-mnist:test (default), fashion-mnist:train, mnist:test, or a folder")
-    p.add_argument("--train-ref", default="fashion-mnist:train", help="training set for memorization")
+    p.add_argument("--ref", type=a.reference, help="reference: fashion-mnist:test (default), fashion-mnist:train, mnist:test, or a folder")
+    p.add_argument("--train-ref", type=a.reference, default="fashion-mnist:train", help="training set for memorization")
     p.add_argument("--mixture", choices=["ring8", "grid25"], help="for 2D samples given as .npy")
     p.add_argument("--labels", type=a.existing_file("a labels file", (".npy",)),
                    help="classes the samples were generated for (.npy, int64 N); default: SAMPLES.labels.npy beside a .npy")
