@@ -387,7 +387,9 @@ class Engine:
         from gankit.train.grids import grid_inputs, write_grid
 
         z, c, _ = grid_inputs(self.fixed_z, self.signature["num_classes"])
-        path = write_grid(self, logger, self.generate(z, c), c, getattr(self.task, "class_names", None))
+        with self._own_rng():  # a generator with noise inputs (StyleGAN2) draws: not from training's stream
+            samples = self.generate(z, c)
+        path = write_grid(self, logger, samples, c, getattr(self.task, "class_names", None))
         if extra:
             logger.log(self.step, extra, kind="eval")
         return path

@@ -10,11 +10,17 @@ After every ``every``-th G step: ema = decay * ema + (1 - decay) * theta for par
 (BatchNorm statistics, spectral-norm vectors) copied. Before ``start`` (a step, or a fraction of
 the budget such as ``0.1``) the average is a plain copy (the first weights are poor and would linger for ~1/(1-decay) steps). 0.999 suits runs of
 10k+ steps; use 0.99-0.995 for a few thousand.
+
+``half_life_images`` gives the average's memory in training images instead, as StyleGAN2 does
+(``ema_kimg`` 10 = 10,000 images): decay = 0.5 ** (batch_size / half_life_images), so the same
+half-life holds at any batch size.
 """
 
 from __future__ import annotations
 
 import copy
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -27,7 +33,11 @@ from gankit.tricks.base import TRICKS, Trick, TrickEnv
 class EMA(Trick):
     kind = "averager"
 
-    def __init__(self, decay: float = 0.999, start: Point = 0, every: int = 1, network: str = "G") -> None:
+    def __init__(self, decay: float = 0.999, start: Point = 0, every: int = 1, network: str = "G",
+                 half_life_images: float | None = None) -> None:  # fmt: skip
+        if half_life_images is not None and not half_life_images > 0:
+            raise ConfigError(f"ema.half_life_images: a positive number of images (StyleGAN2 uses 10000), got {half_life_images}.")
+        self.half_life_images = half_life_images
         if not 0.0 <= decay < 1.0:
             raise ConfigError(f"ema.decay: in [0, 1) (0.999 is usual), got {decay}.")
         if every < 1:
@@ -40,6 +50,10 @@ class EMA(Trick):
     @property
     def name(self) -> str:
         return f"{self.network}_ema"
+
+    def wrap(self, asm: Any) -> None:
+        if self.half_life_images is not None:  # images per update: the batch, times `every` steps
+            self.decay = 0.5 ** (asm.batch_size * self.update_every / self.half_life_images)
 
     def bind(self, env: TrickEnv) -> None:
         if self.network not in env.raw:
