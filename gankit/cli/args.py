@@ -83,6 +83,27 @@ def class_list(text: str) -> list[int]:
     return out
 
 
+def seed_list(text: str) -> list[int]:
+    """``0,1,2``: seeds, at least one, at most 64."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not 1 <= len(parts) <= 64:
+        _fail(f"expected 1 to 64 seeds separated by commas (e.g. 0,1,2), got {text!r}")
+    return [int(seed(p)) for p in parts]  # type: ignore[call-overload]
+
+
+def float_list(lo: float, hi: float) -> Type:
+    """``1,0.7,0.5``: finite numbers in [lo, hi], at least one, at most 64."""
+    one = real(lo, hi)
+
+    def parse(text: str) -> list[float]:
+        parts = [p.strip() for p in text.split(",") if p.strip()]
+        if not 1 <= len(parts) <= 64:
+            _fail(f"expected 1 to 64 numbers in [{lo:g}, {hi:g}] separated by commas, got {text!r}")
+        return [float(one(p)) for p in parts]  # type: ignore[arg-type]
+
+    return parse
+
+
 def _path(text: str) -> Path:
     if not text or "\x00" in text:
         _fail(f"expected a path, got {text!r}")

@@ -126,6 +126,25 @@ def cmd_checkpoints(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_latent(args: argparse.Namespace) -> int:
+    from gankit.inference import load
+    from gankit.latent import tools
+
+    gen = load(args.run)
+    if args.latent_command == "interpolate":
+        images, nrow = tools.interpolate(gen, args.seed_from, args.seed_to, args.steps, args.space, args.klass), None
+        what = f"{args.steps} steps from seed {args.seed_from} to {args.seed_to} in {args.space}"
+    elif args.latent_command == "truncation":
+        images = tools.truncation_grid(gen, args.seeds, args.psi, args.klass)
+        nrow, what = len(args.psi), f"seeds {args.seeds} (rows) at psi {args.psi} (columns)"
+    else:
+        images = tools.style_mix(gen, args.rows, args.cols, args.layers, args.klass)
+        nrow, what = 1 + len(args.cols), f"rows {args.rows} with the {args.layers} styles of columns {args.cols}"
+    out = tools.write_frames(images, args.out, nrow=nrow)
+    print(f"wrote {out}: {what} ({gen.path}, step {gen.step}, {gen.weights})")
+    return 0
+
+
 def _is_run(path: Path) -> bool:
     return (path / "state.json").is_file() or (path / "checkpoints").is_dir()
 

@@ -46,7 +46,8 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "cyclegan": ("cyclegan*",),
     "srgan": ("esrgan*", "srgan*"),
     # measured best first (docs/benchmarks.md, class-conditional section)
-    "conditional": ("acgan_fashion_mnist", "cgan_fashion_mnist", "acgan*", "cgan*", "projection*", "biggan*", "*conditional*"),
+    "conditional": ("tacgan_fashion_mnist", "acgan_fashion_mnist", "cgan_fashion_mnist", "tacgan*", "acgan*", "cgan*", "projection*",
+                    "biggan*", "*conditional*"),
     "mlp": ("mlp_fashion_mnist",),
     "folder": ("dcgan_folder*", "*folder*"),
 }
@@ -55,7 +56,7 @@ _MISSING = {  # family -> (what it is, what it is the standard for)
     "pix2pix": ("Pix2Pix", "paired image-to-image translation (U-Net generator, PatchGAN discriminator, L1 + adversarial loss)"),
     "cyclegan": ("CycleGAN", "unpaired translation (two generators with a cycle-consistency loss)"),
     "srgan": ("SRGAN/ESRGAN", "super-resolution (residual generator, perceptual + adversarial loss)"),
-    "conditional": ("A class-conditional GAN (cGAN / AC-GAN)", "data augmentation: it generates labelled samples of a chosen class"),
+    "conditional": ("A class-conditional GAN (cGAN / AC-GAN / TAC-GAN)", "data augmentation: it generates labelled samples of a chosen class"),
 }
 _MISSING_SHORT = {"conditional": "class-conditional"}
 

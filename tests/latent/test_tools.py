@@ -1,0 +1,84 @@
+"""Latent tools: interpolation ends at the seeds, truncation's limits, style mixing copies exactly the chosen layers."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from PIL import Image
+
+import gankit
+from gankit.cli import main
+from gankit.config import load_config
+from gankit.errors import ConfigError
+from gankit.latent import tools
+from gankit.train.engine import train
+
+STYLE = [
+    "task=stylegan2", "model.z_dim=8",
+    "model.generator={name: stylegan2, w_dim: 8, mapping_layers: 1, max_channels: 8, min_channels: 4}",
+    "model.discriminator={name: stylegan2, max_channels: 8, min_channels: 4}", "train.batch_size=8",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, tiny_idx):
+    import yaml
+
+    root = tmp_path_factory.mktemp("latent")
+    recipe = {"name": "t", "data": {"name": "fashion-mnist", "root": str(tiny_idx)},
+              "model": {"z_dim": 8, "generator": {"name": "dcgan", "base_channels": 4}, "discriminator": {"name": "dcgan", "base_channels": 4}},
+              "train": {"batch_size": 8, "max_steps": 2}, "log": {"progress": False, "tensorboard": False}}  # fmt: skip
+    (root / "t.yaml").write_text(yaml.safe_dump(recipe))
+    style = train(load_config(root / "t.yaml", STYLE), root / "style", hooks=[]).run_dir
+    dcgan = train(load_config(root / "t.yaml"), root / "dcgan", hooks=[]).run_dir
+    return {"style": gankit.load(style), "dcgan": gankit.load(dcgan)}
+
+
+@pytest.mark.parametrize("kind,space", [("style", "z"), ("style", "w"), ("dcgan", "z")])
+def test_interpolation_starts_and_ends_at_the_seeds(runs, kind, space):
+    g = runs[kind]
+    frames = tools.interpolate(g, 3, 7, 5, space)
+    assert frames.shape == (5, 1, 28, 28)
+    assert torch.equal(frames[0], g.sample(1, seed=3)[0]) and torch.equal(frames[-1], g.sample(1, seed=7)[0])
+    assert not torch.equal(frames[2], frames[0])
+
+
+def test_interpolation_in_w_needs_a_style_based_g(runs):
+    with pytest.raises(ConfigError, match="style-based generator"):
+        tools.interpolate(runs["dcgan"], 0, 1, 4, "w")
+
+
+@pytest.mark.parametrize("kind", ["style", "dcgan"])
+def test_truncation_one_is_the_sample_and_zero_is_one_image(runs, kind):
+    g = runs[kind]
+    grid = tools.truncation_grid(g, [1, 2], [1.0, 0.0])
+    assert torch.equal(grid[0], g.sample(1, seed=1)[0]) and torch.equal(grid[2], g.sample(1, seed=2)[0])
+    assert torch.equal(grid[1], grid[3])  # psi = 0: the average (w_avg, or z = 0), whatever the seed
+
+
+def test_style_mixing_copies_exactly_the_chosen_layers(runs):
+    g = runs["style"]
+    m = g.module
+    all_layers = f"0-{m.num_ws - 1}"
+    cells = tools.style_mix(g, [1, 2], [5, 6, 7], all_layers)
+    assert cells.shape[0] == (1 + 2) * (1 + 3)
+    cols = cells[1:4]
+    assert torch.equal(cells[5:8], cols) and torch.equal(cells[9:12], cols)  # every layer from the column: its image
+    fine = tools.style_mix(g, [1], [5], "fine")
+    assert not torch.equal(fine[3], fine[1]) and fine[2].shape == fine[3].shape
+    with pytest.raises(ConfigError, match="indices 0..5"):
+        tools.parse_layers("0-9", m.layer_groups(), m.num_ws)
+    with pytest.raises(ConfigError, match="coarse, middle, fine"):
+        tools.parse_layers("texture", m.layer_groups(), m.num_ws)
+    with pytest.raises(ConfigError, match="style mixing needs a style-based generator"):
+        tools.style_mix(runs["dcgan"], [1], [2])
+
+
+def test_cli_writes_an_animation_and_grids(runs, tmp_path):
+    run = str(runs["style"].path.parent.parent)
+    assert main(["latent", "interpolate", run, "--from", "1", "--to", "2", "--steps", "6", "--space", "w", "--out", str(tmp_path / "a.gif")]) == 0
+    gif = Image.open(tmp_path / "a.gif")
+    assert gif.n_frames == 6
+    assert main(["latent", "truncation", run, "--seeds", "0,1", "--psi", "1,0.5,0", "--out", str(tmp_path / "t.png")]) == 0
+    assert main(["latent", "style-mix", run, "--rows", "0,1", "--cols", "2,3", "--layers", "coarse", "--out", str(tmp_path / "m.png")]) == 0
+    assert Image.open(tmp_path / "m.png").size[0] > 3 * 28

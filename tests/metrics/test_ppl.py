@@ -1,0 +1,41 @@
+"""Perceptual path length against closed forms on linear generators."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from gankit.metrics.ppl import filtered_mean, lerp, path_lengths, pixel_features, slerp
+
+
+def test_w_space_on_a_linear_generator_is_the_squared_image_of_the_segment():
+    """g(w) = A w, lerp: g(p(t + e)) - g(p(t)) = e A (w1 - w0), so l = |A (w1 - w0)|^2 exactly, for any t."""
+    torch.manual_seed(0)
+    A = torch.randn(12, 5, dtype=torch.float64)
+    w0, w1 = torch.randn(300, 5, dtype=torch.float64), torch.randn(300, 5, dtype=torch.float64)
+    lengths = path_lengths(lambda w: w @ A.t(), pixel_features, w0, w1, space="w", eps=1e-4)
+    want = ((w1 - w0) @ A.t()).square().sum(1)
+    assert torch.allclose(lengths, want, rtol=1e-6)
+    x = want.numpy()
+    lo, hi = np.percentile(x, 1, method="lower"), np.percentile(x, 99, method="higher")
+    assert math.isclose(filtered_mean(lengths), x[(x >= lo) & (x <= hi)].mean(), rel_tol=1e-12)
+    assert filtered_mean(lengths) < x.mean()  # the long tail is cut
+
+
+def test_z_space_end_sampling_is_the_squared_angle_speed():
+    """slerp at t = 0 moves at angular speed theta on the unit sphere: for g = identity, l = theta^2 (to O(eps))."""
+    torch.manual_seed(1)
+    z0, z1 = torch.randn(50, 8, dtype=torch.float64), torch.randn(50, 8, dtype=torch.float64)
+    lengths = path_lengths(lambda z: z, pixel_features, z0, z1, space="z", sampling="end", eps=1e-4)
+    cos = (z0 * z1).sum(1) / (z0.norm(dim=1) * z1.norm(dim=1))
+    assert torch.allclose(lengths, torch.acos(cos).square(), rtol=1e-3)
+
+
+def test_slerp_and_lerp_end_points():
+    a, b = torch.tensor([[3.0, 0.0]]), torch.tensor([[0.0, 2.0]])
+    assert torch.allclose(slerp(a, b, torch.tensor([0.0])), torch.tensor([[1.0, 0.0]]))
+    assert torch.allclose(slerp(a, b, torch.tensor([1.0])), torch.tensor([[0.0, 1.0]]), atol=1e-6)
+    assert torch.allclose(slerp(a, b, torch.tensor([0.5])), torch.tensor([[0.5**0.5, 0.5**0.5]]), atol=1e-6)
+    assert torch.allclose(lerp(a, b, torch.tensor([0.25])), torch.tensor([[2.25, 0.5]]))
