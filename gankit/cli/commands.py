@@ -158,7 +158,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     target = Path(args.target)
     mixture, data_root, out_dir = None, None, Path(args.out) if args.out else None
-    ref, extractor, labels, task_metrics = args.ref, args.extractor, None, None
+    ref, extractor, labels, task_metrics, gen = args.ref, args.extractor, None, None, None
     if target.is_dir() and _is_run(target):
         from gankit.data import data_spec
         from gankit.inference import load
@@ -189,6 +189,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         samples, metrics, extractor=extractor, ref=ref, n=args.n, seed=args.seed, device=args.device,
         out_dir=out_dir, mixture=mixture, inception_weights=args.inception_weights, data_root=data_root,
         train_ref=args.train_ref, progress=not args.json, labels=labels if labels is not None else args.labels,
+        generator=gen,
     )  # fmt: skip
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))

@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="FID/KID/IS/precision-recall/coverage/memorisation, with their protocol")
     p.add_argument("target", type=a.existing_path("a run folder, checkpoint folder, image folder or .npy"),
                    help="run folder, checkpoint folder, folder of images, or .npy from `gankit sample`")
-    p.add_argument("--metrics", type=a.metric_list, help="comma list of fid,kid,is,pr,classes,coverage,memorization,class_consistency,intra_fid,cas "
+    p.add_argument("--metrics", type=a.metric_list, help="comma list of fid,kid,is,pr,classes,coverage,memorization,class_consistency,intra_fid,cas,ppl "
                    "(default: fid,kid,is,pr,classes; coverage for 2D; a conditional run adds class_consistency,intra_fid)")
     p.add_argument("--extractor", default="auto", choices=["auto", "fmnist", "inception"], help="auto: fmnist for 28x28 grayscale, else inception")
     p.add_argument("--n", type=a.count, default=10000, help="generated (and reference) samples")

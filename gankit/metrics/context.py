@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from gankit.errors import GankitError
 from gankit.metrics.protocol import EvalReport, Protocol
 
 
@@ -69,14 +70,21 @@ class EvalContext:
         progress: bool = False,
         labels: torch.Tensor | None = None,
         cas_epochs: int | None = None,
+        generator: Any = None,
     ) -> None:
         self.x, self.labels, self.report, self.timed = x, labels, report, _Timer(report)
+        self.generator = generator  # a gankit.load() Inference, for metrics of the generator itself (ppl)
         self.extractor, self.ref, self.train_ref, self.n, self.seed, self.device = extractor, ref, train_ref, n, seed, device
         self.out, self.mixture, self.inception_weights, self.data_root = out, mixture, inception_weights, data_root
         self.batch_size, self.cache, self.progress, self.cas_epochs = batch_size, cache, progress, cas_epochs
         self._reference = self._ext = self._gen = self._ref_stats = self._fmnist = _UNSET
         self._images: dict[str, torch.Tensor] = {}
         self._labels: dict[str, np.ndarray] = {}
+
+    def need_generator(self, metric: str) -> Any:
+        if self.generator is None:
+            raise GankitError(f"{metric} measures the generator itself; evaluate a run folder (gankit eval RUN --metrics {metric}).")
+        return self.generator
 
     # -- images -------------------------------------------------------------------------------
     @property

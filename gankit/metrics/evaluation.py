@@ -77,6 +77,7 @@ def evaluate(
     progress: bool = False,
     labels: torch.Tensor | np.ndarray | str | Path | None = None,
     cas_epochs: int | None = None,
+    generator: Any = None,
 ) -> EvalReport:
     """Evaluate generated ``samples`` and return an :class:`EvalReport`.
 
@@ -107,6 +108,8 @@ def evaluate(
             needed by ``class_consistency``, ``intra_fid`` and ``cas``. None with ``samples`` a path
             ``x.npy``: ``x.labels.npy`` beside it is used when one of those metrics is requested.
         cas_epochs: training epochs of ``cas`` (None: :data:`gankit.metrics.cas.DEFAULT_EPOCHS`, 3).
+        generator: the :func:`gankit.load` result the samples came from, for metrics of the generator itself
+            (``ppl``); ``gankit eval RUN`` passes it.
 
     Returns the :class:`EvalReport`; with labels, its ``info["labels"]`` says where they came from.
     """
@@ -122,8 +125,11 @@ def evaluate(
     ctx = EvalContext(
         torch.empty(0), report, extractor=extractor, ref=ref, train_ref=train_ref, n=n, seed=seed, device=device,
         out=out, mixture=mixture, inception_weights=inception_weights, data_root=data_root, batch_size=batch_size,
-        cache=cache, progress=progress, cas_epochs=cas_epochs,
+        cache=cache, progress=progress, cas_epochs=cas_epochs, generator=generator,
     )  # fmt: skip
+    for spec in wanted:
+        if spec.inputs == "generator":
+            ctx.need_generator(spec.name)  # before any sample is read
     if cas_epochs is not None and cas_epochs < 1:
         raise GankitError(f"cas_epochs must be at least 1; got {cas_epochs}.")
     with ctx.timed("load_samples"):

@@ -10,6 +10,7 @@ it adds :class:`~gankit.metrics.protocol.MetricResult` s to ``ctx.report``). Inp
                     (``class_consistency``, ``intra_fid``, ``cas``); without labels they are an error
 ``pairs``           generated images compared with real images, the reference (``fid``, ``kid``, ...)
 ``points``          2D point samples (``coverage``); the only kind that applies to points
+``generator``       the generator itself (``ppl``: it generates along latent paths); a run folder only
 =================== =============================================================================
 
 A metric also declares which features of the generated images it reads (``features``):
@@ -36,7 +37,7 @@ from gankit.errors import GankitError
 if TYPE_CHECKING:
     from gankit.metrics.context import EvalContext
 
-INPUTS = ("samples", "samples+labels", "pairs", "points")
+INPUTS = ("samples", "samples+labels", "pairs", "points", "generator")
 FEATURES = ("extractor", "fmnist", "none")
 
 Compute = Callable[["EvalContext"], None]
@@ -153,6 +154,8 @@ METRICS.add("memorization", "pairs", "nearest-train / nearest-held-out distance 
 METRICS.add("class_consistency", "samples+labels", "fraction of samples the Fashion-MNIST classifier assigns to their requested class", "gankit.metrics.conditional:report_consistency", features="fmnist")
 METRICS.add("intra_fid", "samples+labels", "mean over classes k of FID(generated class k, reference class k)", "gankit.metrics.conditional:report_intra_fid")
 METRICS.add("cas", "samples+labels", "Classification Accuracy Score: classifier trained on the samples, tested on real data; and trained on real", "gankit.metrics.cas:report", features="none")
+METRICS.add("ppl", "generator", "perceptual path length in z (and w): fmnist features, eps 1e-4, 1st-99th percentile",
+            "gankit.metrics.ppl:report", features="none")
 
 
 def metric_names() -> list[str]:

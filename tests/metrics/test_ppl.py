@@ -39,3 +39,27 @@ def test_slerp_and_lerp_end_points():
     assert torch.allclose(slerp(a, b, torch.tensor([1.0])), torch.tensor([[0.0, 1.0]]), atol=1e-6)
     assert torch.allclose(slerp(a, b, torch.tensor([0.5])), torch.tensor([[0.5**0.5, 0.5**0.5]]), atol=1e-6)
     assert torch.allclose(lerp(a, b, torch.tensor([0.25])), torch.tensor([[2.25, 0.5]]))
+
+
+def test_eval_ppl_of_a_run_and_a_clear_error_without_one(tiny_recipe, tmp_path, capsys):
+    import json
+
+    from gankit.cli import main
+    from gankit.config import load_config
+    from gankit.train.engine import train
+
+    style = ["task=stylegan2", "model.z_dim=8", "train.batch_size=8",
+             "model.generator={name: stylegan2, w_dim: 8, mapping_layers: 1, max_channels: 8, min_channels: 4}",
+             "model.discriminator={name: stylegan2, max_channels: 8, min_channels: 4}"]  # fmt: skip
+    run = train(load_config(tiny_recipe, style + ["train.max_steps=2"]), tmp_path / "r", hooks=[]).run_dir
+    assert main(["eval", str(run), "--metrics", "ppl", "--n", "40", "--json", "--out", str(tmp_path / "e")]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    names = {r["name"]: r for r in rep["metrics"]}
+    assert set(names) == {"ppl_z_full", "ppl_z_end", "ppl_w_full", "ppl_w_end", "ppl_w_end_pixels"}
+    assert all(r["value"] > 0 for r in names.values()) and names["ppl_w_end"]["protocol"]["extractor"] == "fmnist"
+    assert names["ppl_w_end"]["details"]["pairs"] == 40 and names["ppl_w_end"]["details"]["eps"] == 1e-4
+    import numpy as np
+
+    np.save(tmp_path / "s.npy", np.zeros((4, 1, 28, 28), np.uint8))
+    assert main(["eval", str(tmp_path / "s.npy"), "--metrics", "ppl"]) == 2
+    assert "evaluate a run folder" in capsys.readouterr().err
