@@ -249,7 +249,12 @@ def recommend(
         if quality == "high":
             name = b.has("stylegan")
             if name:
-                b.reasons.append(f"{name}: StyleGAN gives the best quality for unconditional generation.")
+                b.reasons.append(
+                    f"{name}: StyleGAN gives the best quality for unconditional generation, on a GPU. On a CPU its "
+                    "small preset runs G about 50x slower than DCGAN-32 (61 vs 2,961 images/s forward + backward "
+                    "at batch 64, one thread, same process); "
+                    "within an hour of CPU, stable_fashion_mnist is the safer bet."
+                )
             else:
                 b.missing("stylegan")
                 name = b.has("quality")

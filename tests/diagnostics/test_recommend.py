@@ -67,8 +67,21 @@ def test_small_data_with_a_data_limit_recipe_sets_the_size():
     assert cfg.data.limit in (None, 5000)
 
 
-def test_high_quality_says_stylegan_is_missing_and_picks_a_stable_recipe():
+def test_high_quality_picks_stylegan_and_says_what_it_costs_on_a_cpu():
     rec = recommend("generate", 60_000, "high", configs_dir=CONFIGS)
+    assert rec.recipe == "stylegan2_fashion_mnist"
+    text = " ".join(rec.reasons)
+    assert "on a GPU" in text and "CPU" in text and "stable_fashion_mnist" in text
+    assert load_config(rec.path, rec.settings).task.name == "stylegan2"
+
+
+def test_high_quality_without_a_stylegan_recipe_picks_a_stable_one(tmp_path):
+    import shutil
+
+    for p in CONFIGS.glob("*.yaml"):
+        if not p.name.startswith("stylegan"):
+            shutil.copy(p, tmp_path / p.name)
+    rec = recommend("generate", 60_000, "high", configs_dir=tmp_path)
     assert "gankit has no StyleGAN recipe yet" in " ".join(rec.reasons)
     assert rec.recipe != "dcgan_fashion_mnist"
     cfg = load_config(rec.path, rec.settings)
