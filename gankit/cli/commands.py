@@ -137,11 +137,44 @@ def cmd_latent(args: argparse.Namespace) -> int:
     elif args.latent_command == "truncation":
         images = tools.truncation_grid(gen, args.seeds, args.psi, args.klass)
         nrow, what = len(args.psi), f"seeds {args.seeds} (rows) at psi {args.psi} (columns)"
+    elif args.latent_command == "project":
+        return _project(gen, args)
     else:
         images = tools.style_mix(gen, args.rows, args.cols, args.layers, args.klass)
         nrow, what = 1 + len(args.cols), f"rows {args.rows} with the {args.layers} styles of columns {args.cols}"
     out = tools.write_frames(images, args.out, nrow=nrow)
     print(f"wrote {out}: {what} ({gen.path}, step {gen.step}, {gen.weights})")
+    return 0
+
+
+def _project(gen, args: argparse.Namespace) -> int:  # noqa: ANN001
+    import json
+
+    import torch
+    from safetensors.torch import save_file
+
+    from gankit.data.folder import load_image_uint8
+    from gankit.latent import tools
+    from gankit.latent.projection import project
+    from gankit.utils.images import to_uint8
+    from gankit.utils.io import atomic_write, atomic_write_json
+
+    c, _, size = gen.signature["output_shape"]
+    try:
+        target = load_image_uint8(args.image, size, c).float().div(127.5).sub(1).unsqueeze(0)
+    except (OSError, ValueError, SyntaxError) as e:
+        raise ConfigError(f"--image {args.image}: cannot read it as an image ({e}).") from None
+    p = project(gen, target, steps=args.steps)
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    tools.write_frames(to_uint8(torch.cat([target, p.image])), out / "reconstruction.png", nrow=2)
+    tools.write_frames(to_uint8(torch.cat(p.history).clamp(-1, 1)), out / "progress.png")
+    tensors = {p.space: p.latent.contiguous()} | {f"noise{i}": n.contiguous() for i, n in enumerate(p.noise or [])}
+    atomic_write(out / "latent.safetensors", lambda tmp: save_file(tensors, tmp))
+    atomic_write_json(out / "report.json", {"image": str(args.image), "run": str(gen.path), "step": gen.step, "space": p.space,
+                                            "steps": args.steps, "rms_error_0_1": p.error})  # fmt: skip
+    print(f"projected {args.image} into {p.space} ({args.steps} steps): RMS error {p.error:.4f} on [0, 1]; "
+          f"{out}/reconstruction.png, latent.safetensors, progress.png, report.json")
     return 0
 
 

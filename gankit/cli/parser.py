@@ -61,6 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--layers", default="coarse", help="coarse, middle, fine, or w indices like 0-3")
     f.add_argument(klass[0], **klass[1])
     f.add_argument("--out", required=True, type=a.out_file((".png",)))
+    f = lsub.add_parser("project", help="GAN inversion: the w (and noise) or z that reconstructs an image")
+    f.add_argument(run_arg[0], **run_arg[1])
+    f.add_argument("--image", required=True, type=a.existing_file("an image", (".png", ".jpg", ".jpeg", ".webp", ".bmp")))
+    f.add_argument("--steps", type=a.integer(1, 100_000, "steps"), default=300)
+    f.add_argument("--out", required=True, type=a.out_dir)
     p.set_defaults(func=c.cmd_latent)
 
     p = sub.add_parser("data", help="datasets")

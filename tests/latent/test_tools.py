@@ -30,7 +30,7 @@ def runs(tmp_path_factory, tiny_idx):
               "train": {"batch_size": 8, "max_steps": 2}, "log": {"progress": False, "tensorboard": False}}  # fmt: skip
     (root / "t.yaml").write_text(yaml.safe_dump(recipe))
     style = train(load_config(root / "t.yaml", STYLE), root / "style", hooks=[]).run_dir
-    dcgan = train(load_config(root / "t.yaml"), root / "dcgan", hooks=[]).run_dir
+    dcgan = train(load_config(root / "t.yaml", ["train.max_steps=40"]), root / "dcgan", hooks=[]).run_dir
     return {"style": gankit.load(style), "dcgan": gankit.load(dcgan)}
 
 
@@ -82,3 +82,30 @@ def test_cli_writes_an_animation_and_grids(runs, tmp_path):
     assert main(["latent", "truncation", run, "--seeds", "0,1", "--psi", "1,0.5,0", "--out", str(tmp_path / "t.png")]) == 0
     assert main(["latent", "style-mix", run, "--rows", "0,1", "--cols", "2,3", "--layers", "coarse", "--out", str(tmp_path / "m.png")]) == 0
     assert Image.open(tmp_path / "m.png").size[0] > 3 * 28
+
+
+@pytest.mark.parametrize("kind", ["style", "dcgan"])
+def test_projecting_a_sample_of_g_itself_recovers_it(runs, kind, tmp_path):
+    from gankit.latent.projection import project
+
+    g = runs[kind]
+    target = g.generate(g.noise(1, seed=5))
+    other = g.generate(g.noise(1, seed=6))
+    baseline = float(((other.clamp(-1, 1) - target.clamp(-1, 1)) / 2).square().mean().sqrt())  # another sample of G
+    p = project(g, target, steps=300)
+    assert p.error < 0.1 * baseline, (p.error, baseline)
+    assert p.space == ("w" if kind == "style" else "z") and len(p.history) == 8
+
+
+def test_project_cli_writes_its_outputs(runs, tmp_path):
+    import json
+
+    from gankit.utils.images import save_png
+
+    g = runs["style"]
+    save_png(g.sample(1, seed=3)[0, 0].numpy(), tmp_path / "img.png")
+    run = str(g.path.parent.parent)
+    assert main(["latent", "project", run, "--image", str(tmp_path / "img.png"), "--steps", "20", "--out", str(tmp_path / "p")]) == 0
+    rep = json.loads((tmp_path / "p" / "report.json").read_text())
+    assert rep["space"] == "w" and 0 <= rep["rms_error_0_1"] < 1
+    assert all((tmp_path / "p" / f).is_file() for f in ("reconstruction.png", "progress.png", "latent.safetensors"))
