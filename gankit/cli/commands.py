@@ -139,6 +139,11 @@ def cmd_latent(args: argparse.Namespace) -> int:
         nrow, what = len(args.psi), f"seeds {args.seeds} (rows) at psi {args.psi} (columns)"
     elif args.latent_command == "project":
         return _project(gen, args)
+    elif args.latent_command == "edit":
+        from gankit.latent.directions import edit_grid, load_direction
+
+        images = edit_grid(gen, load_direction(gen, args.direction), args.seeds, args.strength, args.steps)
+        nrow, what = args.steps, f"seeds {args.seeds} (rows) along {args.direction} from -{args.strength:g} to +{args.strength:g}"
     else:
         images = tools.style_mix(gen, args.rows, args.cols, args.layers, args.klass)
         nrow, what = 1 + len(args.cols), f"rows {args.rows} with the {args.layers} styles of columns {args.cols}"

@@ -66,6 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--image", required=True, type=a.existing_file("an image", (".png", ".jpg", ".jpeg", ".webp", ".bmp")))
     f.add_argument("--steps", type=a.integer(1, 100_000, "steps"), default=300)
     f.add_argument("--out", required=True, type=a.out_dir)
+    f = lsub.add_parser("edit", help="move seeds along a latent direction: pca:I (GANSpace), class:K (a linear probe) or a file")
+    f.add_argument(run_arg[0], **run_arg[1])
+    f.add_argument("--direction", required=True, help="pca:I, class:K, or a .safetensors file with a 'direction' tensor")
+    f.add_argument("--strength", type=a.real(0.0, 100.0, lo_open=True), default=3.0, help="move from -S to +S (in stds)")
+    f.add_argument("--steps", type=a.integer(2, 21, "columns"), default=7)
+    f.add_argument("--seeds", type=a.seed_list, default=[0, 1, 2, 3], metavar="0,1,2")
+    f.add_argument("--out", required=True, type=a.out_file((".png",)))
     p.set_defaults(func=c.cmd_latent)
 
     p = sub.add_parser("data", help="datasets")

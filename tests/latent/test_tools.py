@@ -109,3 +109,59 @@ def test_project_cli_writes_its_outputs(runs, tmp_path):
     rep = json.loads((tmp_path / "p" / "report.json").read_text())
     assert rep["space"] == "w" and 0 <= rep["rms_error_0_1"] < 1
     assert all((tmp_path / "p" / f).is_file() for f in ("reconstruction.png", "progress.png", "latent.safetensors"))
+
+
+def test_pca_direction_is_the_top_principal_axis_of_w(runs):
+    from gankit.latent.directions import pca_direction
+
+    g = runs["style"]
+    d = pca_direction(g, 0, n=3000)
+    w = g.module.mapping(g.noise(3000, seed=0)).detach()
+    wc = w - w.mean(0)
+    var_along = float((wc @ (d / d.norm())).var())
+    assert abs(var_along ** 0.5 - float(d.norm())) < 1e-3 * float(d.norm()) + 1e-6  # scaled by its own std
+    rand = torch.randn_like(d)
+    assert var_along >= float((wc @ (rand / rand.norm())).var())  # no direction has more variance
+    with pytest.raises(ConfigError, match="style-based"):
+        pca_direction(runs["dcgan"], 0)
+
+
+def test_edit_grid_and_cli(runs, tmp_path):
+    from safetensors.torch import save_file
+
+    from gankit.latent.directions import edit_grid, load_direction
+
+    g = runs["style"]
+    d = load_direction(g, "pca:1")
+    grid = edit_grid(g, d, [4, 5], 2.0, steps=5)
+    assert grid.shape[0] == 10 and torch.equal(grid[2], g.sample(1, seed=4)[0])  # the middle column is the seed itself
+    save_file({"direction": torch.ones(8)}, str(tmp_path / "d.safetensors"))
+    run = str(g.path.parent.parent)
+    assert main(["latent", "edit", run, "--direction", str(tmp_path / "d.safetensors"), "--seeds", "1,2", "--out", str(tmp_path / "e.png")]) == 0
+    save_file({"direction": torch.ones(3)}, str(tmp_path / "bad.safetensors"))
+    assert main(["latent", "edit", run, "--direction", str(tmp_path / "bad.safetensors"), "--out", str(tmp_path / "f.png")]) == 2
+    assert main(["latent", "edit", run, "--direction", "texture:3", "--out", str(tmp_path / "f.png")]) == 2
+    assert not (tmp_path / "f.png").exists()
+
+
+def test_class_direction_points_towards_the_class(runs, monkeypatch):
+    """A stand-in classifier calls an image class 0 when it is brighter than the median of G's samples:
+    the probe's direction must make images brighter."""
+    from gankit.latent import directions
+
+    g = runs["style"]
+    imgs = directions._render(g, directions._latents(g, 2000, 0)[0])
+    median = float(imgs.mean(dim=(1, 2, 3)).median())
+
+    class Bright(torch.nn.Module):
+        def forward(self, x):
+            m = x.mean(dim=(1, 2, 3)) - (median + 1) / 2
+            return torch.stack([m] + [-m] * 9, dim=1)
+
+    import gankit.metrics.extractors.fmnist as fm
+
+    monkeypatch.setattr(fm, "load_fmnist_net", lambda weights=None: (Bright(), "fake"))
+    d = directions.class_direction(g, 0, n=2000)
+    grid = directions.edit_grid(g, d, [7, 8, 9], 2.0, steps=3).float()
+    brightness = grid.reshape(3, 3, -1).mean(-1)
+    assert (brightness[:, 2] > brightness[:, 0]).all()
