@@ -16,7 +16,9 @@ Rules (names as in :data:`~gankit.diagnostics.thresholds.RULES`):
 * ``oscillation`` -- loss variance exploding against the previous window, or the losses' or D's
   gradient norm's magnitude blowing up;
 * ``nan`` -- a loss or gradient norm that is NaN/Inf (the trainer stops on non-finite losses, so
-  this mostly reports ``kind: error`` records and non-finite gradient norms).
+  this mostly reports ``kind: error`` records and non-finite gradient norms);
+* ``augmentation_saturated`` -- ADA's probability p (``d_ada_p``) at or above 0.8 over the whole
+  window: D overfits the reals even though most of what it sees is augmented.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Any
 from gankit.diagnostics.context import RuleContext
 from gankit.diagnostics.records import Finding, History, detrended_std, finite, fmt, num, series, slope, steps
 from gankit.diagnostics.remedies import (
+    remedies_augmentation_saturated,
     remedies_collapse,
     remedies_labels_ignored,
     remedies_nan,
@@ -37,6 +40,7 @@ from gankit.diagnostics.remedies import (
     remedies_vanishing,
 )
 from gankit.diagnostics.thresholds import (
+    ADA_SATURATED_P,
     COLLAPSE_CLASS_KL,
     COLLAPSE_DIVERSITY_RATIO,
     COLLAPSE_DROP,
@@ -261,7 +265,21 @@ def check_nan(h: History, ctx: RuleContext) -> Finding | None:
     return Finding("nan", symptom, bad, remedies_nan(ctx), int(rec.get("step", 0)))
 
 
+def check_augmentation_saturated(h: History, ctx: RuleContext) -> Finding | None:
+    """Every record of the window logs ADA's p (``d_ada_p``) at or above ``ADA_SATURATED_P``."""
+    cur = h.current
+    ps = [finite(r, "d_ada_p") for r in cur]
+    if len(cur) < h.window or any(p is None for p in ps) or min(ps) < ADA_SATURATED_P:  # type: ignore[type-var]
+        return None
+    last = float(ps[-1])  # type: ignore[arg-type]
+    symptom = (f"augmentation saturated: ADA's p has stayed at {min(ps):.2f}-{max(ps):.2f} (>= {ADA_SATURATED_P}) for the "  # type: ignore[type-var, str-format]
+               f"whole window: D still overfits the real images although most of what it sees is augmented")  # fmt: skip
+    ev = {"ada_p": last, "ada_p_min": float(min(ps)), "threshold": ADA_SATURATED_P}  # type: ignore[type-var, arg-type]
+    return Finding("augmentation_saturated", symptom, ev, remedies_augmentation_saturated(ctx), int(cur[-1].get("step", 0)))
+
+
 TRAIN_RULES: dict[str, Rule] = {
+    "augmentation_saturated": check_augmentation_saturated,
     "nan": check_nan,
     "overpowering": check_overpowering,
     "vanishing_gradients": check_vanishing,
@@ -272,6 +290,7 @@ EVAL_RULES: dict[str, Rule] = {"mode_collapse": check_mode_collapse, "labels_ign
 
 __all__ = [
     "EVAL_RULES",
+    "check_augmentation_saturated",
     "TRAIN_RULES",
     "Rule",
     "check_labels_ignored",

@@ -139,3 +139,11 @@ __all__ = [
     "remedies_overpowering",
     "remedies_vanishing",
 ]
+
+
+def remedies_augmentation_saturated(ctx: RuleContext) -> list[str]:
+    out = ["use more training images if you have them: at this p D has learned the augmented set too"]
+    out.append("regularise D harder: raise the r1 penalty's gamma (x10), or add `{name: r1, gamma: 1, every: 16}`"
+               if "r1" in ctx.regularizers else "add `{name: r1, gamma: 1, every: 16}` to `regularizers`")
+    out.append("shrink D (model.discriminator.base_channels / max_channels) or lower optim.d.lr" + (f" (now {fmt(ctx.lr_d)})" if ctx.lr_d else ""))
+    return out

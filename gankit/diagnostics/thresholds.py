@@ -65,6 +65,11 @@ def labels_ignored_threshold(chance: float, ceiling: float = FMNIST_CLASSIFIER_A
     return chance + LABELS_IGNORED_FRACTION * (ceiling - chance)
 
 
-RULES = ("overpowering", "vanishing_gradients", "mode_collapse", "labels_ignored", "oscillation", "nan")
+#: ADA's augmentation probability at or above this on every record of the window: D still
+#: overfits the reals although most of what it sees is augmented (Karras et al. 2020 report p
+#: settling at 0.2-0.6 for 2k-140k images; a p near 1 means the heuristic has run out of room).
+ADA_SATURATED_P = 0.8
+
+RULES = ("overpowering", "vanishing_gradients", "mode_collapse", "labels_ignored", "oscillation", "nan", "augmentation_saturated")
 LOSS_KEYS = ("d_loss", "g_loss", "d_total", "g_total")
 GRAD_KEYS = ("grad_norm_d", "grad_norm_g")

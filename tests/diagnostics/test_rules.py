@@ -370,7 +370,8 @@ def test_engine_validates_its_arguments():
         RuleEngine(rules=["overpowering", "bogus"])
     only = RuleEngine(RuleContext(), window=W, rules=["nan"])
     assert feed_all(only, [overpowering(10 * i, i) for i in range(W)]) == []
-    assert set(RULES) == {"overpowering", "vanishing_gradients", "mode_collapse", "labels_ignored", "oscillation", "nan"}
+    assert set(RULES) == {"overpowering", "vanishing_gradients", "mode_collapse", "labels_ignored", "oscillation", "nan",
+                          "augmentation_saturated"}
 
 
 def test_finding_message_layout():
@@ -379,3 +380,16 @@ def test_finding_message_layout():
     assert lines[0] == "NaN/Inf: training diverged [nan]"
     assert lines[1] == "  evidence: d_loss=nan, step_count=3"
     assert lines[2:] == ["  try:", "    1. a remedy", "    2. another"]
+
+
+def test_augmentation_saturated_fires_when_ada_p_stays_high():
+    ctx = RuleContext.from_config(load_config("configs/dcgan_fashion_mnist.yaml", ["regularizers=[{name: ada}]"]))
+    eng = RuleEngine(ctx, window=W)
+    assert feed_all(eng, [rec(10 * i, d_ada_p=0.5 + 0.01 * i) for i in range(2 * W)]) == []  # adapting: healthy
+    found = feed_all(RuleEngine(ctx, window=W), [rec(10 * i, d_ada_p=0.85 + 0.005 * i) for i in range(2 * W)])
+    assert rules_of(found) == ["augmentation_saturated"]
+    f = found[0]
+    assert f.evidence["ada_p_min"] >= 0.8 and "add `{name: r1" in " ".join(f.remedies)
+    mixed = [rec(10 * i, d_ada_p=0.9 if i % 2 else 0.7) for i in range(2 * W)]
+    assert feed_all(RuleEngine(ctx, window=W), mixed) == []
+
