@@ -373,8 +373,7 @@ class Engine:
         return values
 
     def _own_rng(self) -> Any:
-        """Hooks draw from a copy of the RNG: evaluation (reference statistics computed on a cold cache,
-        not on a warm one) must never shift training's random stream, or weights would depend on the cache."""
+        """A copy of the RNG for evaluation: weights must not depend on a cold or warm evaluation cache."""
         return torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else [])
 
     def _evaluate(self, logger: RunLogger | None) -> Path | None:
@@ -387,7 +386,7 @@ class Engine:
         from gankit.train.grids import grid_inputs, write_grid
 
         z, c, _ = grid_inputs(self.fixed_z, self.signature["num_classes"])
-        with self._own_rng():  # a generator with noise inputs (StyleGAN2) draws: not from training's stream
+        with self._own_rng():  # noise inputs (StyleGAN2) draw: not from training's stream
             samples = self.generate(z, c)
         path = write_grid(self, logger, samples, c, getattr(self.task, "class_names", None))
         if extra:
