@@ -2,9 +2,8 @@
 re-implement -- devices, DDP and precision, logging every named term, checkpoints of every named
 network and optimizer, exact resume, signals, NaN stops and time budgets.
 
-One step: for each phase the task lists that is due, ``repeat`` times: draw a batch (or reuse the
-step's last one), freeze the networks it freezes, call its loss, sum the named terms (times
-``every`` for a lazy phase), backpropagate, clip, step its optimizer, run its ``after``.
+One step: each due phase, ``repeat`` times: draw a batch (or reuse the last), freeze what it freezes,
+sum its named terms (x ``every`` if lazy), backpropagate, clip, step its optimizer, run ``after``.
 """
 
 from __future__ import annotations
