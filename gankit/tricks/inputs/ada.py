@@ -48,9 +48,10 @@ def flip(x: torch.Tensor, p: float) -> torch.Tensor:
 def rotate90(x: torch.Tensor, p: float) -> torch.Tensor:
     if x.shape[2] != x.shape[3]:
         return x
-    k = torch.randint(1, 4, (x.shape[0],), device=x.device)
+    k = torch.randint(1, 4, (x.shape[0], 1, 1, 1), device=x.device)
     m = _chosen(x, p)
-    rotated = torch.stack([torch.rot90(xi, int(ki), dims=(1, 2)) for xi, ki in zip(x, k)]) if len(x) else x
+    r1, r2, r3 = (torch.rot90(x, i, dims=(2, 3)) for i in (1, 2, 3))  # the whole batch at once, then pick
+    rotated = torch.where(k == 1, r1, torch.where(k == 2, r2, r3))
     return m * rotated + (1 - m) * x
 
 
@@ -113,6 +114,7 @@ class ADA(Trick):
         self.target, self.interval, self.speed, self.adaptive = target, interval, float(speed_images), adaptive
         self.pipeline = tuple(pipeline)
         self.p, self.sign_sum, self.count, self.d_steps = float(p), 0.0, 0, 0
+        self._signs: torch.Tensor | None = None  # signs summed on the device since the last read
 
     def wrap(self, asm: Assembly) -> None:
         if len(asm.sample_shape) != 3:
@@ -122,9 +124,9 @@ class ADA(Trick):
         return augment(x, self.p, self.pipeline)
 
     def d_term(self, ctx: StepContext) -> torch.Tensor | None:
-        if ctx.real_scores is not None and self.adaptive:  # the D phase: count the reals' signs
+        if ctx.real_scores is not None and self.adaptive:  # the D phase: count the reals' signs (no sync here)
             s = ctx.real_scores.detach()
-            self.sign_sum += float(torch.sign(s).sum())
+            self._signs = torch.sign(s).sum() if self._signs is None else self._signs + torch.sign(s).sum()
             self.count += int(s.numel())
         ctx.logs["ada_p"] = torch.tensor(self.p)
         return None
@@ -134,17 +136,26 @@ class ADA(Trick):
             return
         self.d_steps += 1
         if self.d_steps % self.interval == 0 and self.count:
+            self._settle()
             self.p = self.adjust(self.p, self.sign_sum / self.count, self.count)
             self.sign_sum, self.count = 0.0, 0
+
+    def _settle(self) -> None:
+        """Move the device-side sum into ``sign_sum``: one sync per interval, not per step."""
+        if self._signs is not None:
+            self.sign_sum += float(self._signs)
+            self._signs = None
 
     def adjust(self, p: float, r_t: float, images: int) -> float:
         step = math.copysign(images / self.speed, r_t - self.target) if r_t != self.target else 0.0
         return min(1.0, max(0.0, p + step))
 
     def state_dict(self) -> dict[str, Any]:
+        self._settle()
         return {"p": self.p, "sign_sum": self.sign_sum, "count": self.count, "d_steps": self.d_steps}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if state:
             self.p, self.sign_sum = float(state["p"]), float(state["sign_sum"])
             self.count, self.d_steps = int(state["count"]), int(state["d_steps"])
+            self._signs = None
