@@ -1,4 +1,4 @@
-"""Image layouts shared by the convolutional families (``dcgan``, ``resnet``)."""
+"""Image layouts and channel widths shared by the convolutional families (dcgan, resnet, stylegan2, progan)."""
 
 from __future__ import annotations
 
@@ -27,4 +27,10 @@ def square_image(shape: tuple[int, ...], path: str, family: str, verb: str) -> t
     return shape[0], shape[1]
 
 
-__all__ = ["image_layout", "square_image"]
+def halving_widths(n: int, max_ch: int, min_ch: int) -> list[int]:
+    """Channels per resolution of an s0 * 2^n network, coarse to fine: ``max_ch`` for the first two
+    resolutions, then halving at each doubling, never below ``min_ch`` (StyleGAN2 and ProGAN)."""
+    return [max(min_ch, min(max_ch, max_ch // 2 ** max(0, i - 1))) for i in range(n + 1)]
+
+
+__all__ = ["halving_widths", "image_layout", "square_image"]

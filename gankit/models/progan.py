@@ -21,13 +21,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from gankit.models import DISCRIMINATORS, GENERATORS
-from gankit.models.common import image_layout, square_image
+from gankit.models.common import halving_widths, image_layout, square_image
 from gankit.models.conditioning import D_PATH, G_PATH
 from gankit.nn.style import EqualConv2d, EqualLinear, MinibatchStd, lrelu, pixel_norm
-
-
-def _widths(n: int, max_ch: int, min_ch: int) -> list[int]:
-    return [max(min_ch, min(max_ch, max_ch // 2 ** max(0, i - 1))) for i in range(n + 1)]
 
 
 class _Growable(nn.Module):
@@ -50,7 +46,7 @@ class ProGenerator(_Growable):
         s0, n = image_layout(size, G_PATH, "ProGAN")
         super().__init__(n)
         del num_classes  # unconditional (the task refuses labels)
-        ch = _widths(n, max_channels, min_channels)
+        ch = halving_widths(n, max_channels, min_channels)
         self.z_dim, self.s0, self.size, self.ch0 = z_dim, s0, size, ch[0]
         self.dense = EqualLinear(z_dim, ch[0] * s0 * s0)
         self.convs = nn.ModuleList([nn.ModuleList([EqualConv2d(ch[0], ch[0], 3)])])
@@ -85,7 +81,7 @@ class ProDiscriminator(_Growable):
         s0, n = image_layout(size, D_PATH, "ProGAN")
         super().__init__(n)
         del num_classes
-        ch = _widths(n, max_channels, min_channels)
+        ch = halving_widths(n, max_channels, min_channels)
         self.s0, self.size = s0, size
         self.from_rgb = nn.ModuleList([EqualConv2d(c_in, c, 1) for c in ch])
         # block i (i >= 1) takes resolution s0 * 2^i down to s0 * 2^(i-1)

@@ -26,14 +26,9 @@ from torch import nn
 
 from gankit.errors import ConfigError
 from gankit.models import DISCRIMINATORS, GENERATORS
-from gankit.models.common import image_layout, square_image
+from gankit.models.common import halving_widths, image_layout, square_image
 from gankit.models.conditioning import D_PATH, G_PATH, require_labels
 from gankit.nn.style import EqualConv2d, EqualLinear, MinibatchStd, ModulatedConv2d, NoiseInjection, lrelu, pixel_norm
-
-
-def _widths(n: int, max_ch: int, min_ch: int) -> list[int]:
-    """Channels per resolution, coarse to fine: ``max_ch`` for the first two, then halving, at least ``min_ch``."""
-    return [max(min_ch, min(max_ch, max_ch // 2 ** max(0, i - 1))) for i in range(n + 1)]
 
 
 class MappingNetwork(nn.Module):
@@ -97,7 +92,7 @@ class SynthesisNetwork(nn.Module):
         c_out, size = square_image(out_shape, G_PATH, "StyleGAN2", "makes")
         s0, n = image_layout(size, G_PATH, "StyleGAN2")
         self.s0, self.n, self.resolutions = s0, n, [s0 * 2**i for i in range(n + 1)]
-        ch = _widths(n, max_channels, min_channels)
+        ch = halving_widths(n, max_channels, min_channels)
         self.const = nn.Parameter(torch.randn(ch[0], s0, s0))
         self.layers = nn.ModuleList([SynthesisLayer(ch[0], ch[0], w_dim, s0)])
         self.torgbs = nn.ModuleList([ToRGB(ch[0], c_out, w_dim)])
@@ -204,7 +199,7 @@ class StyleDiscriminator(nn.Module):
         super().__init__()
         c_in, size = square_image(in_shape, D_PATH, "StyleGAN2", "reads")
         s0, n = image_layout(size, D_PATH, "StyleGAN2")
-        ch = list(reversed(_widths(n, max_channels, min_channels)))  # fine -> coarse
+        ch = list(reversed(halving_widths(n, max_channels, min_channels)))  # fine -> coarse
         self.num_classes = num_classes
         self.from_rgb = EqualConv2d(c_in, ch[0], 1, activate=True)
         self.blocks = nn.Sequential(*[DBlock(ch[i], ch[i + 1]) for i in range(n)])
