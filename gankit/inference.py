@@ -57,10 +57,22 @@ class Inference:
             raise ConfigError(f"classes: this model has classes 0..{k - 1}, got {c.tolist()[:8]}.")
         return c.expand(n) if len(c) == 1 else c
 
+    @property
+    def is_style_based(self) -> bool:
+        return hasattr(self.module, "mapping") and hasattr(self.module, "synthesis")
+
     @torch.no_grad()
     def generate(self, z: torch.Tensor, c: torch.Tensor | None = None, batch_size: int = 256,
-                 device: str | torch.device = "cpu") -> torch.Tensor:  # fmt: skip
-        """The module's raw float output on CPU (images in [-1, 1]), in eval mode."""
+                 device: str | torch.device = "cpu", psi: float = 1.0) -> torch.Tensor:  # fmt: skip
+        """The module's raw float output on CPU (images in [-1, 1]), in eval mode.
+
+        ``psi`` < 1 truncates (Karras et al. 2019): w_avg + psi (w - w_avg) for a style-based G, z x psi
+        otherwise (the prior's mode is 0), trading variety for typical samples."""
+        if not 0.0 <= psi <= 1.0:
+            raise ConfigError(f"psi: from 0 (every sample the average) to 1 (no truncation), got {psi}.")
+        style = psi != 1.0 and self.is_style_based
+        if psi != 1.0 and not style:
+            z = z * psi
         self.module.to(device).eval()
         k = self.signature["num_classes"]
         if k and c is None:  # every class in turn
@@ -69,11 +81,12 @@ class Inference:
         for i in range(0, len(z), batch_size):
             zi = z[i : i + batch_size].to(device)
             args = (zi,) if c is None else (zi, c[i : i + batch_size].to(device))
-            outs.append(self.module(*args).float().cpu())
+            outs.append((self.module(*args, truncation_psi=psi) if style else self.module(*args)).float().cpu())
         return torch.cat(outs) if outs else torch.empty(0, *self.signature["output_shape"])
 
     def sample_float(self, n: int, seed: int = 0, classes: list[int] | torch.Tensor | None = None,
                      truncation: float | None = None, **kw) -> torch.Tensor:  # fmt: skip
+        """``truncation``: BigGAN's threshold on z; ``psi=`` (keyword, see :meth:`generate`): truncation in w."""
         return self.generate(self.noise(n, seed, truncation), self._check_classes(n, classes), **kw)
 
     def sample(self, n: int, seed: int = 0, classes: list[int] | torch.Tensor | None = None,
@@ -81,6 +94,7 @@ class Inference:
         """uint8 N x C x H x W for images, float32 N x D for vectors; the same seed gives the same samples.
 
         ``classes``: one class for all, or one per sample (conditional models; default every class in turn).
+        ``psi=0.7``: the truncation trick in w (z x psi for a G without a mapping network).
         """
         out = self.sample_float(n, seed, classes, truncation, **kw)
         return out if self.is_vector else to_uint8(out)

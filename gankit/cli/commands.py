@@ -79,7 +79,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     n = args.n if labels is None else len(labels)
     if n > MAX_SAMPLES:
         raise ConfigError(f"--per-class {args.per_class} x {gen.signature['num_classes']} classes is {n:,} samples; at most {MAX_SAMPLES:,}.")
-    samples = gen.sample(n, seed=args.seed, classes=labels, truncation=args.truncation)
+    samples = gen.sample(n, seed=args.seed, classes=labels, truncation=args.truncation, psi=args.psi)
     out = write_samples(samples, args.out, mixture_means(gen.cfg), labels, gen.class_names)
     extra = f", labels in {out.with_suffix('.labels.npy')}" if labels is not None and out.suffix == ".npy" else ""
     print(f"wrote {n} samples from {gen.path} (step {gen.step}, {gen.weights}) to {out}{extra}")
@@ -187,6 +187,34 @@ def _is_run(path: Path) -> bool:
     return (path / "state.json").is_file() or (path / "checkpoints").is_dir()
 
 
+def _truncation_sweep(args: argparse.Namespace, target: Path) -> int:
+    import json
+
+    from gankit.data import data_spec
+    from gankit.inference import load
+    from gankit.metrics.truncation_sweep import truncation_sweep
+    from gankit.train.eval_hook import default_reference
+
+    if not _is_run(target):
+        raise ConfigError(f"--truncation-sweep samples a generator at each psi: give a run or checkpoint folder, not {target}.")
+    if args.metrics:
+        raise ConfigError("--truncation-sweep measures fid and pr at each psi; drop --metrics (or run it separately).")
+    gen = load(target)
+    ref = args.ref or default_reference(gen.cfg) or "fashion-mnist:test"
+    data_root = gen.cfg.data.root if data_spec(gen.cfg.data.name).has_labels else None
+    out = Path(args.out) if args.out else gen.path.parent.parent / "eval" / f"{gen.path.name}-truncation"
+    sweep = truncation_sweep(gen, args.truncation_sweep, n=args.n, ref=ref, extractor=args.extractor, seed=args.seed,
+                             out_dir=out, progress=not args.json, device=args.device, inception_weights=args.inception_weights,
+                             data_root=data_root)  # fmt: skip
+    if args.json:
+        print(json.dumps({"rows": sweep.rows, "protocol": sweep.protocol, "files": sweep.files}, indent=2))
+    else:
+        print(sweep.table() + "\n\n" + sweep.protocol)
+        best = sweep.best()
+        print(f"lowest FID at psi {best['psi']:g}; wrote {', '.join(sweep.files.values())}")
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     import json
 
@@ -195,8 +223,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from gankit.metrics import evaluate
 
     target = Path(args.target)
+    if args.truncation_sweep:
+        return _truncation_sweep(args, target)
     mixture, data_root, out_dir = None, None, Path(args.out) if args.out else None
     ref, extractor, labels, task_metrics, gen = args.ref, args.extractor, None, None, None
+    ppl = bool(args.metrics) and "ppl" in args.metrics.split(",")  # never a default metric
+    if ppl:  # a bad similarity choice or LPIPS weights file fails before the run is loaded and sampled
+        from gankit.metrics.ppl import check_similarity
+
+        check_similarity(args.ppl_similarity, args.lpips_weights, args.vgg_weights,
+                         device=args.device if _is_run(target) else None)  # fmt: skip
     if target.is_dir() and _is_run(target):
         from gankit.data import data_spec
         from gankit.inference import load
@@ -227,7 +263,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         samples, metrics, extractor=extractor, ref=ref, n=args.n, seed=args.seed, device=args.device,
         out_dir=out_dir, mixture=mixture, inception_weights=args.inception_weights, data_root=data_root,
         train_ref=args.train_ref, progress=not args.json, labels=labels if labels is not None else args.labels,
-        generator=gen,
+        generator=gen, ppl_similarity=args.ppl_similarity, lpips_weights=args.lpips_weights, vgg_weights=args.vgg_weights,
     )  # fmt: skip
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))

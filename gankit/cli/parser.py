@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--per-class", type=a.count, metavar="M", help="conditional models: M samples of every class")
     p.add_argument("--truncation", type=a.real(0.0, 100.0, lo_open=True), metavar="T",
                    help="redraw noise entries with |z| > T (BigGAN's truncation trick)")
+    p.add_argument("--psi", type=a.real(0.0, 1.0), default=1.0, metavar="PSI",
+                   help="truncation in w: w_avg + psi (w - w_avg) for a style-based G, z x psi otherwise (1: none)")
     p.set_defaults(func=c.cmd_sample)
 
     p = sub.add_parser("latent", help="latent-space tools: interpolate, truncation, style-mix")
@@ -105,8 +107,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", type=a.device, default="cpu")
     p.add_argument("--inception-weights", type=a.existing_file("the pt_inception-2015-12-05 weights"),
                    help="pt_inception-2015-12-05 weights file, for offline Inception metrics")
+    p.add_argument("--ppl-similarity", default="auto", choices=["auto", "fmnist", "pixels", "lpips"],
+                   help="network of ppl: auto (fmnist for 28x28 grayscale, else pixels), fmnist, pixels, or lpips "
+                   "(LPIPS-VGG v0.1, the StyleGAN paper's; needs --lpips-weights and --vgg-weights)")
+    weights = (".pth", ".pt", ".safetensors")
+    p.add_argument("--lpips-weights", type=a.existing_file("the LPIPS v0.1 VGG lin-layer weights (vgg.pth)", weights),
+                   help="LPIPS v0.1 linear layers (lpips/weights/v0.1/vgg.pth of the LPIPS repo), for --ppl-similarity lpips")
+    p.add_argument("--vgg-weights", type=a.existing_file("torchvision VGG16 weights (vgg16-397923af.pth)", weights),
+                   help="torchvision's ImageNet VGG16 state dict (vgg16-397923af.pth), for --ppl-similarity lpips")
     p.add_argument("--out", type=a.out_dir, help="folder for report.json and pictures (default: RUN/eval/<checkpoint>)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--truncation-sweep", type=a.float_list(0.0, 1.0), metavar="1,0.9,...,0.5",
+                   help="a run folder: FID, precision and recall at each psi instead of --metrics (table + plot in --out)")
     p.set_defaults(func=c.cmd_eval)
 
     p = sub.add_parser("doctor", help="diagnose a run: report.html with curves, warnings and grids over time")

@@ -18,7 +18,9 @@ Rules (names as in :data:`~gankit.diagnostics.thresholds.RULES`):
 * ``nan`` -- a loss or gradient norm that is NaN/Inf (the trainer stops on non-finite losses, so
   this mostly reports ``kind: error`` records and non-finite gradient norms);
 * ``augmentation_saturated`` -- ADA's probability p (``d_ada_p``) at or above 0.8 over the whole
-  window: D overfits the reals even though most of what it sees is augmented.
+  window: D overfits the reals even though most of what it sees is augmented;
+* ``path_length_unstable`` -- StyleGAN2's path-length term outweighs G's adversarial loss over the
+  whole window, or the mean path length grew several-fold from the previous window.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from gankit.diagnostics.context import RuleContext
 from gankit.diagnostics.records import Finding, History, detrended_std, finite, fmt, num, series, slope, steps
 from gankit.diagnostics.remedies import (
     remedies_augmentation_saturated,
+    remedies_path_length,
     remedies_collapse,
     remedies_labels_ignored,
     remedies_nan,
@@ -56,6 +59,8 @@ from gankit.diagnostics.thresholds import (
     OSCILLATION_REL_AMPLITUDE,
     OSCILLATION_STD_RATIO,
     OVERPOWER_ACCURACY,
+    PL_DOMINATES_FACTOR,
+    PL_GROWTH_FACTOR,
     VANISH_FRACTION,
     labels_ignored_threshold,
 )
@@ -278,9 +283,37 @@ def check_augmentation_saturated(h: History, ctx: RuleContext) -> Finding | None
     return Finding("augmentation_saturated", symptom, ev, remedies_augmentation_saturated(ctx), int(cur[-1].get("step", 0)))
 
 
+def check_path_length(h: History, ctx: RuleContext) -> Finding | None:
+    """The ``g_pl`` term above ``PL_DOMINATES_FACTOR`` x ``g_loss`` (medians of the window), or the median
+    ``g_pl_length`` ``PL_GROWTH_FACTOR`` x that of the previous window."""
+    cur, prev = h.current, h.previous
+    if len(cur) < h.window:
+        return None
+    pl, gl = series(cur, "g_pl"), series(cur, "g_loss")
+    lengths, before = series(cur, "g_pl_length"), series(prev, "g_pl_length")
+    ev: dict[str, float] = {}
+    dominates = pl is not None and gl is not None and median(pl) > PL_DOMINATES_FACTOR * abs(median(gl))
+    if dominates:
+        ev |= {"g_pl": median(pl), "g_loss": median(gl)}  # type: ignore[arg-type]
+    grew = lengths is not None and before is not None and median(before) > 0 and median(lengths) > PL_GROWTH_FACTOR * median(before)
+    if grew:
+        ev |= {"pl_length": median(lengths), "pl_length_before": median(before)}  # type: ignore[arg-type]
+    if not (dominates or grew):
+        return None
+    reasons = []
+    if dominates:
+        reasons.append(f"the path-length term ({fmt(ev['g_pl'])}) outweighs G's adversarial loss ({fmt(ev['g_loss'])}) over the whole window")
+    if grew:
+        reasons.append(f"the mean path length grew {ev['pl_length'] / ev['pl_length_before']:.1f}x in one window "
+                       f"({fmt(ev['pl_length_before'])} -> {fmt(ev['pl_length'])})")  # fmt: skip
+    return Finding("path_length_unstable", "path length unstable: " + "; ".join(reasons), ev,
+                   remedies_path_length(ctx, dominates), int(cur[-1].get("step", 0)))  # fmt: skip
+
+
 TRAIN_RULES: dict[str, Rule] = {
     "augmentation_saturated": check_augmentation_saturated,
     "nan": check_nan,
+    "path_length_unstable": check_path_length,
     "overpowering": check_overpowering,
     "vanishing_gradients": check_vanishing,
     "oscillation": check_oscillation,
@@ -291,6 +324,7 @@ EVAL_RULES: dict[str, Rule] = {"mode_collapse": check_mode_collapse, "labels_ign
 __all__ = [
     "EVAL_RULES",
     "check_augmentation_saturated",
+    "check_path_length",
     "TRAIN_RULES",
     "Rule",
     "check_labels_ignored",

@@ -73,6 +73,7 @@ class RuleContext:
     g_options: Mapping[str, Any] = field(default_factory=dict)
     g_name: str | None = None  # model.generator.name: which ``cond`` values it offers
     aux_weight: float | None = None  # task.aux_weight of a class-conditional recipe, where set
+    task_options: Mapping[str, Any] = field(default_factory=dict)  # the recipe's task options (pl_weight, ...)
     lr_g: float | None = None
     lr_d: float | None = None
     n_critic: int | None = None
@@ -108,6 +109,7 @@ class RuleContext:
             g_options={k: v for k, v in g_raw.items() if k != "name"},
             g_name=g_raw.get("name"),
             aux_weight=task.get("aux_weight"),
+            task_options={k: v for k, v in task.items() if k != "name"},
             lr_g=_field(_opt(cfg, "g"), "lr"),
             lr_d=_field(_opt(cfg, "d"), "lr"),
             n_critic=get("train", "n_critic"),

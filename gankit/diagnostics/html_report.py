@@ -20,6 +20,7 @@ from gankit.diagnostics.plots import (
     plot_grad_norms,
     plot_losses,
     plot_scores,
+    plot_style_regularisers,
 )
 from gankit.diagnostics.report import DASH, DoctorReport, finite_value
 from gankit.diagnostics.thresholds import FMNIST_CLASSIFIER_ACCURACY, HEALTHY_D_ACCURACY
@@ -126,6 +127,17 @@ def _consistency_section(rep: DoctorReport) -> list[tuple[str, str]]:
     return [("Class consistency", _img(chart, "class consistency") + note)]
 
 
+def _style_section(rep: DoctorReport) -> list[tuple[str, str]]:
+    """ADA's p and StyleGAN2's path length, for runs that log them."""
+    chart = plot_style_regularisers(rep)
+    if chart is None:
+        return []
+    note = ("<p>ADA p: the probability of each augmentation; it rises while D overfits the real images. Staying above the "
+            "dashed line warns <code>augmentation_saturated</code>. Path length: how far images move for a unit step in w; "
+            "a several-fold jump, or a penalty term above G's loss, warns <code>path_length_unstable</code>.</p>")  # fmt: skip
+    return [("Augmentation and path length", _img(chart, "ADA p and path length") + note)]
+
+
 def render_html(rep: DoctorReport) -> str:
     """The report as one self-contained HTML page."""
     lo, hi = HEALTHY_D_ACCURACY
@@ -141,6 +153,7 @@ def render_html(rep: DoctorReport) -> str:
          + "<p>Mean pairwise feature distance of a fixed generated batch divided by that of a real batch; "
            "class KL: the generated class histogram's KL divergence to uniform.</p>"),
         *_consistency_section(rep),
+        *_style_section(rep),
         ("Samples over time", _grids_html(rep)),
         ("Config", f"<pre>{_h(rep.config_text)}</pre>" if rep.config_text else f'<p class="missing">{DASH} (no config.yaml)</p>'),
     ]  # fmt: skip

@@ -14,6 +14,7 @@ from typing import Any
 from gankit.diagnostics.context import loss_profile
 from gankit.diagnostics.report import DoctorReport, WarningEvent, finite_value
 from gankit.diagnostics.thresholds import (
+    ADA_SATURATED_P,
     COLLAPSE_DIVERSITY_RATIO,
     FMNIST_CLASSIFIER_ACCURACY,
     HEALTHY_D_ACCURACY,
@@ -184,4 +185,32 @@ def plot_class_consistency(rep: DoctorReport) -> str | None:
     return _fraction_axes(fig, ax, rep, "fraction of the asked class")
 
 
-__all__ = ["plot_accuracy", "plot_class_consistency", "plot_diversity", "plot_fid", "plot_grad_norms", "plot_losses", "plot_scores"]
+def plot_style_regularisers(rep: DoctorReport) -> str | None:
+    """ADA's p against its saturation line, and StyleGAN2's mean path length with its penalty term, where
+    logged: the two quantities the ``augmentation_saturated`` and ``path_length_unstable`` rules read."""
+    px, p = _series(rep.train, "d_ada_p")
+    lx, length = _series(rep.train, "g_pl_length")
+    _, term = _series(rep.train, "g_pl")
+    if not (_has(p) or _has(length)):
+        return None
+    fig, ax = _figure()
+    if _has(p):
+        ax.plot(px, p, color="tab:purple", lw=1.4, label="ADA p")
+        ax.axhline(ADA_SATURATED_P, color="tab:red", ls="--", lw=1, label=f"saturated ({ADA_SATURATED_P})")
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_ylabel("augmentation probability")
+    if _has(length):
+        other = ax.twinx() if _has(p) else ax
+        other.plot(lx, length, color="tab:orange", lw=1.2, label="mean path length")
+        if _has(term):
+            other.plot(lx, term, color="tab:brown", lw=1, alpha=0.6, label="path-length term (weighted)")
+        other.set_ylabel("path length")
+        if other is not ax:
+            other.legend(fontsize=8, loc="lower right")
+    _mark_warnings(ax, rep.warnings)
+    ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    return _png(fig)
+
+
+__all__ = ["plot_accuracy", "plot_class_consistency", "plot_style_regularisers", "plot_diversity", "plot_fid", "plot_grad_norms", "plot_losses", "plot_scores"]

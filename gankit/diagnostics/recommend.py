@@ -41,7 +41,8 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "diffaugment": ("*diffaug*",),
     # the stablest recipes for quality, best first: hinge + spectral norm (+ DiffAugment, EMA), WGAN-GP
     "quality": ("stable_fashion_mnist", "sngan*", "wgan_gp_fashion_mnist", "wgan_gp*", "hinge*"),
-    "stylegan": ("stylegan*",),
+    "stylegan": ("stylegan2_fashion_mnist", "stylegan*"),
+    "style_folder": ("stylegan2_folder_64", "stylegan*folder*"),
     "pix2pix": ("pix2pix*",),
     "cyclegan": ("cyclegan*",),
     "srgan": ("esrgan*", "srgan*"),
@@ -292,9 +293,11 @@ def recommend(
         if name:
             b.reasons.append(f"{name}: DCGAN is the reliable default for unconditional generation with enough data.")
     b.alt(b.has("dcgan"), b.has("quality"))
-    folder = b.has("folder")
+    style = quality == "high" and name is not None and name == b.has("stylegan")
+    folder = (b.has("style_folder") or b.has("folder")) if style else b.has("folder")
     if folder and folder != name:
-        b.reasons.append(f"For your own images (not Fashion-MNIST), start from {folder} and set data.root.")
+        where = " on a GPU" if style else ""
+        b.reasons.append(f"For your own images (not Fashion-MNIST){where}, start from {folder} and set data.root.")
     return b.done(name)
 
 

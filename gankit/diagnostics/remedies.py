@@ -147,3 +147,18 @@ def remedies_augmentation_saturated(ctx: RuleContext) -> list[str]:
                if "r1" in ctx.regularizers else "add `{name: r1, gamma: 1, every: 16}` to `regularizers`")
     out.append("shrink D (model.discriminator.base_channels / max_channels) or lower optim.d.lr" + (f" (now {fmt(ctx.lr_d)})" if ctx.lr_d else ""))
     return out
+
+
+def remedies_path_length(ctx: RuleContext, dominates: bool) -> list[str]:
+    weight = ctx.task_options.get("pl_weight", 2.0)
+    out = []
+    if dominates:
+        out.append(f"lower the path-length weight: --set task.pl_weight={fmt(float(weight) / 4)} (now {fmt(float(weight))}); "
+                   "0 turns the regulariser off")  # fmt: skip
+        out.append("run it less often: raise task.pl_every (now " + f"{ctx.task_options.get('pl_every', 4)})")
+    else:
+        out.append("lower G's learning rate (optim.g.lr" + (f", now {fmt(ctx.lr_g)}" if ctx.lr_g else "") + "): the lengths grow when G's steps are too large")
+        out.append("raise task.pl_decay (now " + f"{ctx.task_options.get('pl_decay', 0.01)}) so the target length follows the lengths sooner")
+        out.append("raise the r1 penalty's gamma (x10): a sharper D pushes G's mapping to extremes" if "r1" in ctx.regularizers
+                   else "add `{name: r1, gamma: 1, every: 16}` to `regularizers`")  # fmt: skip
+    return out

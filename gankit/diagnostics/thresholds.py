@@ -70,6 +70,14 @@ def labels_ignored_threshold(chance: float, ceiling: float = FMNIST_CLASSIFIER_A
 #: settling at 0.2-0.6 for 2k-140k images; a p near 1 means the heuristic has run out of room).
 ADA_SATURATED_P = 0.8
 
-RULES = ("overpowering", "vanishing_gradients", "mode_collapse", "labels_ignored", "oscillation", "nan", "augmentation_saturated")
+#: StyleGAN2's path-length term (``g_pl``, weight x penalty) above this multiple of G's adversarial
+#: loss over the whole window: G is optimising smoothness of W -> image more than realism.
+PL_DOMINATES_FACTOR = 1.0
+#: The mean path length (``g_pl_length``) growing by this factor from the previous window to this
+#: one: the mapping from W to images is becoming ill-conditioned, which precedes divergence.
+PL_GROWTH_FACTOR = 4.0
+
+RULES = ("overpowering", "vanishing_gradients", "mode_collapse", "labels_ignored", "oscillation", "nan", "augmentation_saturated",
+         "path_length_unstable")
 LOSS_KEYS = ("d_loss", "g_loss", "d_total", "g_total")
 GRAD_KEYS = ("grad_norm_d", "grad_norm_g")

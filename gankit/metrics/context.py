@@ -46,8 +46,9 @@ class EvalContext:
     points N x D), ``labels`` (int64 (N,), the class each sample was generated for, or None),
     ``extractor`` (``"fmnist"``, ``"inception"`` or ``"auto"``), ``ref``, ``train_ref``,
     ``n``, ``seed``, ``device``, ``out`` (Path or None), ``mixture``, ``inception_weights``,
-    ``data_root``, ``batch_size``, ``cache``, ``progress``, ``cas_epochs``, ``report`` and ``timed`` (``with
-    ctx.timed("name"):`` adds the time to ``report.timings``).
+    ``data_root``, ``batch_size``, ``cache``, ``progress``, ``cas_epochs``, ``ppl_similarity`` (``"auto"``,
+    ``"fmnist"``, ``"pixels"`` or ``"lpips"``), ``lpips_weights`` and ``vgg_weights`` (LPIPS' files), ``report``
+    and ``timed`` (``with ctx.timed("name"):`` adds the time to ``report.timings``).
     """
 
     def __init__(
@@ -71,12 +72,16 @@ class EvalContext:
         labels: torch.Tensor | None = None,
         cas_epochs: int | None = None,
         generator: Any = None,
+        ppl_similarity: str = "auto",
+        lpips_weights: str | Path | None = None,
+        vgg_weights: str | Path | None = None,
     ) -> None:
         self.x, self.labels, self.report, self.timed = x, labels, report, _Timer(report)
         self.generator = generator  # a gankit.load() Inference, for metrics of the generator itself (ppl)
         self.extractor, self.ref, self.train_ref, self.n, self.seed, self.device = extractor, ref, train_ref, n, seed, device
         self.out, self.mixture, self.inception_weights, self.data_root = out, mixture, inception_weights, data_root
         self.batch_size, self.cache, self.progress, self.cas_epochs = batch_size, cache, progress, cas_epochs
+        self.ppl_similarity, self.lpips_weights, self.vgg_weights = ppl_similarity, lpips_weights, vgg_weights
         self._reference = self._ext = self._gen = self._ref_stats = self._fmnist = _UNSET
         self._images: dict[str, torch.Tensor] = {}
         self._labels: dict[str, np.ndarray] = {}

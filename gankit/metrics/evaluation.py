@@ -78,6 +78,9 @@ def evaluate(
     labels: torch.Tensor | np.ndarray | str | Path | None = None,
     cas_epochs: int | None = None,
     generator: Any = None,
+    ppl_similarity: str = "auto",
+    lpips_weights: str | Path | None = None,
+    vgg_weights: str | Path | None = None,
 ) -> EvalReport:
     """Evaluate generated ``samples`` and return an :class:`EvalReport`.
 
@@ -110,6 +113,10 @@ def evaluate(
         cas_epochs: training epochs of ``cas`` (None: :data:`gankit.metrics.cas.DEFAULT_EPOCHS`, 3).
         generator: the :func:`gankit.load` result the samples came from, for metrics of the generator itself
             (``ppl``); ``gankit eval RUN`` passes it.
+        ppl_similarity: the network of ``ppl``: ``"auto"`` (fmnist features for 1x28x28 images, else pixels),
+            ``"fmnist"``, ``"pixels"`` or ``"lpips"`` (LPIPS-VGG v0.1, the StyleGAN paper's; needs both files below).
+        lpips_weights, vgg_weights: LPIPS v0.1's lin-layer file (``vgg.pth``) and torchvision's VGG16 state dict
+            (``vgg16-397923af.pth``) for ``ppl_similarity="lpips"``; never downloaded (see ``extractors.lpips_vgg``).
 
     Returns the :class:`EvalReport`; with labels, its ``info["labels"]`` says where they came from.
     """
@@ -125,11 +132,18 @@ def evaluate(
     ctx = EvalContext(
         torch.empty(0), report, extractor=extractor, ref=ref, train_ref=train_ref, n=n, seed=seed, device=device,
         out=out, mixture=mixture, inception_weights=inception_weights, data_root=data_root, batch_size=batch_size,
-        cache=cache, progress=progress, cas_epochs=cas_epochs, generator=generator,
+        cache=cache, progress=progress, cas_epochs=cas_epochs, generator=generator, ppl_similarity=ppl_similarity,
+        lpips_weights=lpips_weights, vgg_weights=vgg_weights,
     )  # fmt: skip
     for spec in wanted:
         if spec.inputs == "generator":
             ctx.need_generator(spec.name)  # before any sample is read
+    from gankit.metrics.ppl import check_similarity
+
+    if any(s.name == "ppl" for s in wanted):  # bad options and weights files fail before any work
+        check_similarity(ppl_similarity, lpips_weights, vgg_weights, tuple(generator.signature["output_shape"]), device)
+    else:
+        check_similarity(ppl_similarity)
     if cas_epochs is not None and cas_epochs < 1:
         raise GankitError(f"cas_epochs must be at least 1; got {cas_epochs}.")
     with ctx.timed("load_samples"):

@@ -154,7 +154,7 @@ METRICS.add("memorization", "pairs", "nearest-train / nearest-held-out distance 
 METRICS.add("class_consistency", "samples+labels", "fraction of samples the Fashion-MNIST classifier assigns to their requested class", "gankit.metrics.conditional:report_consistency", features="fmnist")
 METRICS.add("intra_fid", "samples+labels", "mean over classes k of FID(generated class k, reference class k)", "gankit.metrics.conditional:report_intra_fid")
 METRICS.add("cas", "samples+labels", "Classification Accuracy Score: classifier trained on the samples, tested on real data; and trained on real", "gankit.metrics.cas:report", features="none")
-METRICS.add("ppl", "generator", "perceptual path length in z (and w): fmnist features, eps 1e-4, 1st-99th percentile",
+METRICS.add("ppl", "generator", "perceptual path length in z (and w): fmnist, pixels or LPIPS-VGG (ppl_similarity), eps 1e-4, 1st-99th percentile",
             "gankit.metrics.ppl:report", features="none")
 
 

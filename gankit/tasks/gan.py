@@ -132,6 +132,10 @@ class GAN(Task):
             self._phases = ps
         return self._phases
 
+    def g_batch_size(self) -> int:
+        """Fakes per G step when the D phase left none to reuse (a growing task lowers it by stage)."""
+        return self.cfg.train.batch_size
+
     def _noise(self, ctx: PhaseContext, n: int) -> torch.Tensor:
         return torch.randn(n, self.z_dim, device=ctx.device)
 
@@ -217,7 +221,7 @@ class GAN(Task):
         c = self._labels(batch)
         fake = ctx.scratch.pop("fake", None)
         if fake is None:
-            fake = self._generate(ctx.nets["G"], self._noise(ctx, self.cfg.train.batch_size), c)
+            fake = self._generate(ctx.nets["G"], self._noise(ctx, self.g_batch_size()), c)
         fake = self._inputs(fake, ctx.clock)
         sctx = StepContext(ctx.clock, self._bound(D, c), ctx.nets["G"], real=ctx.scratch.get("real"), fake=fake, loss=self.loss)
         with ctx.autocast():

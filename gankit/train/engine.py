@@ -93,8 +93,8 @@ class Engine:
             self.optimizers[name], self._opt_params[name] = self.fabric.setup_optimizers(opt), params
         self.base_lr = {k: [g["lr"] for g in o.param_groups] for k, o in self.optimizers.items()}
         self.task.bind(TaskEnv(self.nets, self.raw, self.optimizers, self.device))
-        self.step, self.elapsed_before, self._t0 = 0, 0.0, time.monotonic()
-        self._progress = 0.0
+        self.step, self.elapsed_before, self._t0, self._progress = 0, 0.0, time.monotonic(), 0.0
+        self._stopped_at: float | None = None  # elapsed when the loop ended (the final evaluation is not training)
         self.logger: RunLogger | None = None  # set while fit() runs (rank 0); hooks may log through it
         # Fixed noise for sample grids: its own generator, so grids are comparable across steps and resumes.
         g = torch.Generator().manual_seed(cfg.seed + 7919)
@@ -121,15 +121,13 @@ class Engine:
         return {**self.raw, **dict(self.task.averaged())}
 
     def elapsed(self) -> float:
-        """Training seconds used, across resumes."""
-        return self.elapsed_before + time.monotonic() - self._t0
+        """Training seconds used, across resumes (the loop and its in-loop evaluations; not start-up or the final one)."""
+        return self._stopped_at if self._stopped_at is not None else self.elapsed_before + time.monotonic() - self._t0
 
     def _measure_progress(self, elapsed: float) -> float:
         tc = self.cfg.train
-        parts = [self.step / tc.max_steps if tc.max_steps else 0.0]
-        if tc.max_minutes:
-            parts.append(elapsed / (tc.max_minutes * 60))
-        return min(1.0, max(parts))
+        by_time = elapsed / (tc.max_minutes * 60) if tc.max_minutes else 0.0
+        return min(1.0, max(self.step / tc.max_steps if tc.max_steps else 0.0, by_time))
 
     def broadcast(self, obj: Any, src: int = 0) -> Any:
         return obj if self.world_size == 1 else self.fabric.broadcast(obj, src=src)
@@ -293,7 +291,7 @@ class Engine:
                         now = time.monotonic()
                         rate = (self.step - last_log_step) / max(now - last_log_t, 1e-9)
                         last_log_t, last_log_step = now, self.step
-                        last = self._log(logger, kept, rate * tc.batch_size * self.world_size * draws)
+                        last = self._log(logger, kept, rate * draws)
                         for hook in self.hooks:
                             with self._own_rng():
                                 hook.on_log(self, self.step, last)
@@ -310,6 +308,7 @@ class Engine:
                     if over_budget:
                         status = "time_budget"
                         break
+                self._stopped_at = self.elapsed()
                 # Decided from the step alone: every rank must make the same collective calls.
                 if evaluated_at != self.step:
                     grid = self._evaluate(logger)
@@ -357,13 +356,14 @@ class Engine:
             f"try a lower learning rate ({names}), train.grad_clip, or a different loss."
         )
 
-    def _log(self, logger: RunLogger, out: dict[str, torch.Tensor], img_per_s: float) -> dict[str, float]:
+    def _log(self, logger: RunLogger, out: dict[str, torch.Tensor], draws_per_s: float) -> dict[str, float]:
+        per_draw = getattr(self.task, "g_batch_size", lambda: self.cfg.train.batch_size)()  # a growing task cuts its batch
         values = {k: float(v) for k, v in out.items() if not k.startswith("_")}
         if "g_loss" in values and "d_loss" in values:
             values["g_d_loss_ratio"] = values["g_loss"] / values["d_loss"] if values["d_loss"] != 0 else math.inf
         for key, opt in self.optimizers.items():
             values[f"lr_{key}"] = opt.param_groups[0]["lr"]
-        values["img_per_s"] = img_per_s
+        values["img_per_s"] = draws_per_s * per_draw * self.world_size
         values["progress"] = self._progress
         logger.log(self.step, values)
         if "_real_scores" in out:

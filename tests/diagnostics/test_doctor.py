@@ -124,3 +124,14 @@ def test_pick_grids_evenly_spaced():
     picked = pick_grids(samples)
     assert len(picked) == 8 and picked[0] == samples[0] and picked[-1] == samples[-1]
     assert pick_grids(samples[:3]) == samples[:3]
+
+
+def test_style_run_gets_the_augmentation_and_path_length_chart(tmp_path):
+    records = [train_rec(i, d_ada_p=min(0.95, 0.1 * i), g_pl=0.1, g_pl_length=0.7) for i in range(1, 60)]
+    run_dir = write_metrics(tmp_path / "run", records, {"name": "x", "task": "stylegan2", "train": {"max_steps": 100}})
+    rep = diagnose(run_dir)
+    assert "augmentation_saturated" in {w.rule for w in rep.warnings}  # p >= 0.8 from step 8 on
+    html = render_html(rep)
+    assert 'id="augmentation-and-path-length"' in html and "ADA p and path length" in html
+    plain = render_html(diagnose(write_metrics(tmp_path / "plain", [train_rec(i) for i in range(1, 30)])))
+    assert "augmentation-and-path-length" not in plain  # nothing logged, no empty chart

@@ -73,6 +73,8 @@ def test_high_quality_picks_stylegan_and_says_what_it_costs_on_a_cpu():
     text = " ".join(rec.reasons)
     assert "on a GPU" in text and "CPU" in text and "stable_fashion_mnist" in text
     assert load_config(rec.path, rec.settings).task.name == "stylegan2"
+    assert "on a GPU, start from stylegan2_folder_64" in text  # own images: the GPU preset, not the DCGAN folder one
+    assert "dcgan_folder_64" in " ".join(recommend("generate", 60_000, configs_dir=CONFIGS).reasons)
 
 
 def test_high_quality_without_a_stylegan_recipe_picks_a_stable_one(tmp_path):

@@ -371,7 +371,7 @@ def test_engine_validates_its_arguments():
     only = RuleEngine(RuleContext(), window=W, rules=["nan"])
     assert feed_all(only, [overpowering(10 * i, i) for i in range(W)]) == []
     assert set(RULES) == {"overpowering", "vanishing_gradients", "mode_collapse", "labels_ignored", "oscillation", "nan",
-                          "augmentation_saturated"}
+                          "augmentation_saturated", "path_length_unstable"}
 
 
 def test_finding_message_layout():
@@ -393,3 +393,19 @@ def test_augmentation_saturated_fires_when_ada_p_stays_high():
     mixed = [rec(10 * i, d_ada_p=0.9 if i % 2 else 0.7) for i in range(2 * W)]
     assert feed_all(RuleEngine(ctx, window=W), mixed) == []
 
+
+
+def test_path_length_unstable_fires_when_the_term_dominates_or_lengths_explode():
+    ctx = RuleContext.from_config(load_config("configs/stylegan2_fashion_mnist.yaml", ["task={name: stylegan2, pl_weight: 8}"]))
+    healthy = [rec(10 * i, g_pl=0.1, g_pl_length=0.75 + 0.01 * i) for i in range(2 * W)]
+    assert feed_all(RuleEngine(ctx, window=W), healthy) == []
+    heavy = [rec(10 * i, g_pl=1.5, g_pl_length=0.8) for i in range(2 * W)]  # g_loss ~0.9 < 1.5
+    found = feed_all(RuleEngine(ctx, window=W), heavy)
+    assert rules_of(found) == ["path_length_unstable"]
+    assert "outweighs" in found[0].symptom and "task.pl_weight=2 (now 8)" in found[0].remedies[0]
+    exploding = [rec(10 * i, g_pl=0.1, g_pl_length=0.5 if i < W else 2.5) for i in range(2 * W)]  # 5x in one window
+    found = feed_all(RuleEngine(ctx, window=W), exploding)
+    assert rules_of(found) == ["path_length_unstable"] and found[0].evidence["pl_length"] / found[0].evidence["pl_length_before"] == 5
+    assert "grew 5.0x" in found[0].symptom and "optim.g.lr" in found[0].remedies[0]
+    slow = [rec(10 * i, g_pl=0.1, g_pl_length=0.5 if i < W else 1.9) for i in range(2 * W)]  # 3.8x: under the factor
+    assert feed_all(RuleEngine(ctx, window=W), slow) == []

@@ -8,30 +8,8 @@ from PIL import Image
 
 import gankit
 from gankit.cli import main
-from gankit.config import load_config
 from gankit.errors import ConfigError
 from gankit.latent import tools
-from gankit.train.engine import train
-
-STYLE = [
-    "task=stylegan2", "model.z_dim=8",
-    "model.generator={name: stylegan2, w_dim: 8, mapping_layers: 1, max_channels: 8, min_channels: 4}",
-    "model.discriminator={name: stylegan2, max_channels: 8, min_channels: 4}", "train.batch_size=8",
-]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory, tiny_idx):
-    import yaml
-
-    root = tmp_path_factory.mktemp("latent")
-    recipe = {"name": "t", "data": {"name": "fashion-mnist", "root": str(tiny_idx)},
-              "model": {"z_dim": 8, "generator": {"name": "dcgan", "base_channels": 4}, "discriminator": {"name": "dcgan", "base_channels": 4}},
-              "train": {"batch_size": 8, "max_steps": 2}, "log": {"progress": False, "tensorboard": False}}  # fmt: skip
-    (root / "t.yaml").write_text(yaml.safe_dump(recipe))
-    style = train(load_config(root / "t.yaml", STYLE), root / "style", hooks=[]).run_dir
-    dcgan = train(load_config(root / "t.yaml", ["train.max_steps=40"]), root / "dcgan", hooks=[]).run_dir
-    return {"style": gankit.load(style), "dcgan": gankit.load(dcgan)}
 
 
 @pytest.mark.parametrize("kind,space", [("style", "z"), ("style", "w"), ("dcgan", "z")])

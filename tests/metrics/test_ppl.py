@@ -7,7 +7,9 @@ import math
 import numpy as np
 import torch
 
-from gankit.metrics.ppl import filtered_mean, lerp, path_lengths, pixel_features, slerp
+import pytest
+
+from gankit.metrics.ppl import feature_distance, filtered_mean, lerp, path_lengths, pixel_features, slerp
 
 
 def test_w_space_on_a_linear_generator_is_the_squared_image_of_the_segment():
@@ -31,6 +33,23 @@ def test_z_space_end_sampling_is_the_squared_angle_speed():
     lengths = path_lengths(lambda z: z, pixel_features, z0, z1, space="z", sampling="end", eps=1e-4)
     cos = (z0 * z1).sum(1) / (z0.norm(dim=1) * z1.norm(dim=1))
     assert torch.allclose(lengths, torch.acos(cos).square(), rtol=1e-3)
+
+
+def test_a_distance_function_instead_of_features():
+    """d given directly (LPIPS' way) is divided by eps^2 as is: the squared pixel distance gives the pixel lengths."""
+    torch.manual_seed(2)
+    A = torch.randn(6, 3, dtype=torch.float64)
+    w0, w1 = torch.randn(20, 3, dtype=torch.float64), torch.randn(20, 3, dtype=torch.float64)
+    by_features = path_lengths(lambda w: w @ A.t(), pixel_features, w0, w1, space="w", generator=torch.Generator().manual_seed(0))
+    by_distance = path_lengths(lambda w: w @ A.t(), None, w0, w1, space="w", generator=torch.Generator().manual_seed(0),
+                               distance=feature_distance(pixel_features))  # fmt: skip
+    assert torch.equal(by_features, by_distance)
+    l1 = path_lengths(lambda w: w @ A.t(), None, w0, w1, space="w", distance=lambda a, b: (a - b).abs().sum(1))
+    assert torch.allclose(l1 * 1e-4, ((w1 - w0) @ A.t()).abs().sum(1), rtol=1e-6)  # L1: linear in eps, so / eps^2 = / eps
+    with pytest.raises(ValueError, match="exactly one"):
+        path_lengths(lambda w: w, pixel_features, w0, w1, distance=feature_distance(pixel_features))
+    with pytest.raises(ValueError, match="exactly one"):
+        path_lengths(lambda w: w, None, w0, w1)
 
 
 def test_slerp_and_lerp_end_points():

@@ -71,6 +71,29 @@ def test_time_budget_without_a_step_cap_and_schedules_as_fractions(tiny_recipe, 
     assert train_recs[0]["lr_g"] == pytest.approx(2e-4) and train_recs[-1]["lr_g"] < 2e-4
 
 
+def test_a_time_budget_resumes_without_paying_for_the_final_evaluation(tiny_recipe, tmp_path, monkeypatch):
+    """The final evaluation after the budget is not training time: a resumed run must not start already over it."""
+    import time as _time
+
+    from gankit.train.checkpoint import find_resume, load_checkpoint
+    from gankit.train.engine import Engine
+
+    real = Engine._evaluate
+
+    def slow(self, logger):  # noqa: ANN001
+        _time.sleep(2.5)  # far longer than the 1.2 s budget
+        return real(self, logger)
+
+    monkeypatch.setattr(Engine, "_evaluate", slow)
+    over = ["train.max_steps=null", "train.max_minutes=0.02", "log.eval_every=100000", "log.ckpt_every=100000"]
+    first = train(load_config(tiny_recipe, over), tmp_path / "t", hooks=[])
+    saved = load_checkpoint(first.checkpoint).state["elapsed_s"]
+    assert 1.2 <= saved < 2.5  # the budget, one step past it, not the 2.5 s final evaluation
+    more = load_config(tiny_recipe, [*over[:1], "train.max_minutes=0.04", *over[2:]])
+    second = train(more, tmp_path / "t", find_resume(tmp_path / "t"), hooks=[])
+    assert second.step > first.step + 1
+
+
 def test_a_recipe_needs_some_budget(tiny_recipe):
     from gankit.errors import ConfigError
 

@@ -11,7 +11,8 @@ from gankit.config import load_config
 from gankit.errors import ConfigError
 from gankit.models import build_discriminator, build_generator
 from gankit.tasks import build_task
-from gankit.tasks.progan import growth
+from gankit.tasks.gan import GAN
+from gankit.tasks.progan import Schedule, Stage, growth
 from gankit.train.checkpoint import load_checkpoint
 from gankit.train.engine import Engine, train
 
@@ -26,6 +27,50 @@ def test_growth_schedule():
     assert growth(150, 2, 100, 50) == (1, 1.0) and growth(249, 2, 100, 50) == (1, 1.0)
     assert growth(250, 2, 100, 50) == (2, 0.0) and growth(275, 2, 100, 50) == (2, 0.5) and growth(10**9, 2, 100, 50) == (2, 1.0)
     assert growth(10**6, 0, 100, 50) == (0, 1.0)
+
+
+def test_stages_with_their_own_batch_sizes():
+    # 7x7 at batch 8 for 32 images (4 steps); fade to 14 over 8 images at batch 4 (2 steps), 16 more (4 steps);
+    # fade to 28 at batch 2 (4 steps); then 28 at batch 2 until the budget ends.
+    sched = Schedule([Stage(7, 8, 32), Stage(14, 4, 16), Stage(28, 2, 0)], fade_images=8)
+    got = [sched.at(step) for step in range(16)]
+    want = [(0, 1.0, 8)] * 4 + [(1, 0.0, 4), (1, 0.5, 4)] + [(1, 1.0, 4)] * 4
+    want += [(2, 0.0, 2), (2, 0.25, 2), (2, 0.5, 2), (2, 0.75, 2), (2, 1.0, 2), (2, 1.0, 2)]
+    assert got == want
+
+
+def test_equal_stages_follow_the_image_count_schedule():
+    sched = Schedule([Stage(7, 8, 64), Stage(14, 8, 64), Stage(28, 8, 64)], fade_images=32)
+    for step in range(60):
+        assert sched.at(step)[:2] == growth(step * 8, 2, 64, 32)
+
+
+def test_each_stage_trains_on_its_batch(tiny_recipe, tmp_path, monkeypatch):
+    seen: list[tuple[int, int]] = []
+    real_d = GAN._d_loss
+
+    def spy(self, ctx, batch):  # noqa: ANN001
+        seen.append((ctx.step, len(batch)))
+        return real_d(self, ctx, batch)
+
+    monkeypatch.setattr(GAN, "_d_loss", spy)
+    stages = "[{resolution: 7, batch_size: 8, images: 16}, {resolution: 14, batch_size: 4, images: 8}, {batch_size: 2}]"
+    over = TINY + [f"task={{name: progan, fade_images: 8, stages: {stages}}}", "train.n_critic=1", "train.max_steps=12"]
+    res = train(load_config(tiny_recipe, over), tmp_path / "r", hooks=[])
+    assert [b for _, b in seen] == [8, 8] + [4] * 4 + [2] * 6  # 16/8 steps, (8 + 8)/4, then batch 2
+    g = load_checkpoint(res.checkpoint).weights("G")
+    assert int(g["stage"]) == 2 and float(g["alpha"]) == 1.0  # the 28 fade (4 steps at 2) ended at step 10
+
+
+@pytest.mark.parametrize("stages, match", [
+    ("[{batch_size: 16}, {}, {}]", r"stages\[0\].batch_size: from 1 to train.batch_size \(8"),
+    ("[{resolution: 8}, {}, {}]", r"stages\[0\].resolution: the networks grow through \[7, 14, 28\]"),
+    ("[{batch: 4}, {}, {}]", r"unknown key\(s\) batch; valid: resolution, batch_size, images"),
+    ("[{}, {}]", "one entry per resolution"),
+])  # fmt: skip
+def test_bad_stages_are_named(tiny_recipe, stages, match):
+    with pytest.raises(ConfigError, match=match):
+        build_task(load_config(tiny_recipe, TINY + [f"task={{name: progan, stages: {stages}}}"]), (1, 28, 28))
 
 
 def test_every_stage_gives_final_size_and_fade_ends_match():
