@@ -16,8 +16,9 @@ if TYPE_CHECKING:
     from gankit.inference import Inference
 
 
-def load(run_or_checkpoint: Any, prefer_ema: bool = True) -> "Inference":
-    """The task's inference module of a run folder or checkpoint (see :mod:`gankit.inference`)."""
+def load(run_or_checkpoint: Any, prefer_ema: bool = True, direction: str | None = None) -> "Inference":
+    """The task's inference module of a run folder or checkpoint (see :mod:`gankit.inference`);
+    ``direction="BtoA"``: a CycleGAN run's second generator."""
     from gankit.inference import load as _load
 
-    return _load(run_or_checkpoint, prefer_ema=prefer_ema)
+    return _load(run_or_checkpoint, prefer_ema=prefer_ema, direction=direction)

@@ -44,6 +44,14 @@ class DataConfig(_Strict):
     classes: list[int] | None = None  # keep only these classes; labels become 0..k-1 in this order
     per_class_limit: dict[int, int] | None = None  # original class id -> at most N training items (first N in file order)
     balance: bool = False  # class-balanced sampling: each epoch draws every class equally often
+    # Image-to-image translation (aligned / unaligned / single, fmnist-*): the CycleGAN/pix2pix repo's
+    # options (docs/data.md); image_size is the repo's crop_size.
+    direction: Literal["AtoB", "BtoA"] = "AtoB"  # BtoA swaps the roles: Batch.a is then domain B
+    preprocess: Literal["resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none"] = "resize_and_crop"
+    load_size: int | None = Field(None, ge=4, le=4096)  # resize before the crop; None = image_size (no crop jitter)
+    no_flip: bool = False  # no random horizontal flip (a pair's A and B are always flipped together)
+    channels_a: Literal[1, 3] | None = None  # channels of Batch.a / Batch.b (after direction, the repo's
+    channels_b: Literal[1, 3] | None = None  # input_nc / output_nc); None: 3 for folders, 1 for fmnist-*
 
     @pydantic.field_validator("name")
     @classmethod

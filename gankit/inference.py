@@ -58,6 +58,24 @@ class Inference:
         return c.expand(n) if len(c) == 1 else c
 
     @property
+    def is_translator(self) -> bool:
+        return self.signature.get("input_shape") is not None
+
+    @torch.no_grad()
+    def translate(self, images: torch.Tensor, batch_size: int = 64, device: str | torch.device = "cpu") -> torch.Tensor:
+        """uint8 (or float in [-1, 1]) N x C x H x W inputs -> uint8 outputs, for an image-to-image run."""
+        if not self.is_translator:
+            raise ConfigError(f"{self.path}: this {self.signature['task']} model generates from noise; use sample(), not translate().")
+        want = self.signature["input_shape"]
+        if images.dim() != 4 or images.shape[1] != want[0]:
+            raise ConfigError(f"inputs must be N x {want[0]} x H x W (this model reads {want[0]}-channel images, "
+                              f"{want[1]} x {want[2]} in training), got {tuple(images.shape)}.")  # fmt: skip
+        x = images.float() / 127.5 - 1 if images.dtype == torch.uint8 else images.float()
+        self.module.to(device).eval()
+        outs = [self.module(chunk.to(device)).float().cpu() for chunk in x.split(batch_size)]
+        return to_uint8(torch.cat(outs)) if outs else torch.empty(0, *self.signature["output_shape"], dtype=torch.uint8)
+
+    @property
     def is_style_based(self) -> bool:
         return hasattr(self.module, "mapping") and hasattr(self.module, "synthesis")
 
@@ -87,6 +105,9 @@ class Inference:
     def sample_float(self, n: int, seed: int = 0, classes: list[int] | torch.Tensor | None = None,
                      truncation: float | None = None, **kw) -> torch.Tensor:  # fmt: skip
         """``truncation``: BigGAN's threshold on z; ``psi=`` (keyword, see :meth:`generate`): truncation in w."""
+        if self.is_translator:
+            raise ConfigError(f"{self.path}: this {self.signature['task']} model maps images to images; use translate(images) "
+                              "(`gankit translate`), not sample().")  # fmt: skip
         return self.generate(self.noise(n, seed, truncation), self._check_classes(n, classes), **kw)
 
     def sample(self, n: int, seed: int = 0, classes: list[int] | torch.Tensor | None = None,
@@ -110,8 +131,11 @@ def _config(state: dict, path: Path) -> Config:
         ) from None
 
 
-def load(path: str | Path, prefer_ema: bool = True) -> Inference:
-    """The inference module of a run folder (newest checkpoint) or checkpoint folder."""
+def load(path: str | Path, prefer_ema: bool = True, direction: str | None = None) -> Inference:
+    """The inference module of a run folder (newest checkpoint) or checkpoint folder.
+
+    ``direction``: for an image-to-image run, ``"AtoB"`` (default) or ``"BtoA"`` (CycleGAN's second generator).
+    """
     from gankit.tasks import build_task
 
     ckpt_path = resolve_checkpoint(path)
@@ -120,17 +144,27 @@ def load(path: str | Path, prefer_ema: bool = True) -> Inference:
     try:
         known = {"class_names": ckpt.state["class_names"]} if ckpt.state.get("class_names") else {}
         task: Task = build_task(cfg, data_spec(cfg.data.name).sample_shape(cfg.data), **known)
-        module = task.build_inference()  # with the same wrappers (spectral norm) as in training
+    except ConfigError as e:
+        raise CheckpointError(f"{ckpt_path}: its recipe does not validate under this gankit ({e}).") from None
+    net, signature = None, task.signature()
+    if direction is not None:
+        if not hasattr(task, "direction_network"):
+            raise ConfigError(f"--direction: {ckpt_path} is a {signature['task']} run, which generates from noise; it has no directions.")
+        net = task.direction_network(direction)
+        if net.endswith("_BA"):
+            signature = {**signature, "input_shape": signature["output_shape"], "output_shape": signature["input_shape"]}  # type: ignore[typeddict-item]
+    try:
+        module = task.build_inference(net) if net else task.build_inference()  # the training wrappers (spectral norm) too
     except ConfigError as e:
         raise CheckpointError(f"{ckpt_path}: its recipe does not validate under this gankit ({e}).") from None
     saved = {p.stem for p in ckpt_path.glob("*.safetensors")}
-    name = task.inference_weights(saved) if prefer_ema else task.inference_net
+    name = net or (task.inference_weights(saved) if prefer_ema else task.inference_net)
     try:
         module.load_state_dict(ckpt.weights(name))
     except RuntimeError as e:
         raise CheckpointError(f"{ckpt_path}: {name}.safetensors does not fit the recipe's network ({str(e).splitlines()[0]}).") from None
     module.eval()
-    return Inference(module=module, signature=task.signature(), cfg=cfg, step=ckpt.step, path=ckpt_path, weights=name,
+    return Inference(module=module, signature=signature, cfg=cfg, step=ckpt.step, path=ckpt_path, weights=name,  # type: ignore[arg-type]
                      class_names=getattr(task, "class_names", None))  # fmt: skip
 
 

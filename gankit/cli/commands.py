@@ -215,6 +215,22 @@ def _truncation_sweep(args: argparse.Namespace, target: Path) -> int:
     return 0
 
 
+def _eval_translation(args: argparse.Namespace, gen) -> int:  # noqa: ANN001
+    import json
+
+    from gankit.metrics.translation_eval import evaluate_translation
+
+    out_dir = Path(args.out) if args.out else gen.path.parent.parent / "eval" / gen.path.name
+    print(f"translating up to {args.n} held-out inputs with {gen.path} (step {gen.step}, {gen.weights})", file=sys.stderr)
+    report = evaluate_translation(gen, args.metrics, n=args.n, extractor=args.extractor, seed=args.seed, device=args.device,
+                                  out_dir=out_dir, inception_weights=args.inception_weights, lpips_weights=args.lpips_weights,
+                                  vgg_weights=args.vgg_weights)  # fmt: skip
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.format_table())
+    if not args.json:
+        print(f"report: {out_dir / 'report.json'}")
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     import json
 
@@ -239,6 +255,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         from gankit.train.eval_hook import default_reference
 
         gen = load(target)
+        if gen.is_translator:
+            return _eval_translation(args, gen)
         cfg = gen.cfg
         print(f"sampling {args.n} from {gen.path} (step {gen.step}, {gen.weights})", file=sys.stderr)
         k = gen.signature["num_classes"]

@@ -38,6 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="truncation in w: w_avg + psi (w - w_avg) for a style-based G, z x psi otherwise (1: none)")
     p.set_defaults(func=c.cmd_sample)
 
+    from gankit.cli.translate import add_parser as add_translate
+
+    add_translate(sub, a, a.existing_dir("a run folder or checkpoint folder"))
+
     p = sub.add_parser("latent", help="latent-space tools: interpolate, truncation, style-mix")
     lsub = p.add_subparsers(dest="latent_command", required=True, parser_class=a.Parser)
     run_arg = ("run", {"type": a.existing_dir("a run folder or checkpoint folder"), "help": "run folder or checkpoint folder"})
@@ -80,7 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("data", help="datasets")
     dsub = p.add_subparsers(dest="data_command", required=True, parser_class=a.Parser)
     f = dsub.add_parser("fetch", help="fetch a dataset into the gankit data cache")
-    f.add_argument("name", choices=["fashion-mnist", "mnist"])
+    from gankit.data.fetch import fetch_names
+
+    f.add_argument("name", choices=fetch_names())
     f.add_argument("--root", type=a.out_dir, help="folder to put the files in (default: the gankit data cache)")
     f.set_defaults(func=c.cmd_data_fetch)
 

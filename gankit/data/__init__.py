@@ -7,6 +7,11 @@ only a :class:`DataSource` (batches of :class:`~gankit.core.batch.Batch`) from
 ``Batch.c``; a task that needs labels calls :func:`require_labels`, and the engine records the
 names with :func:`write_classes_json`.
 
+Image-to-image translation data (``aligned``, ``unaligned``, ``single``, ``fmnist-edges2items``,
+``fmnist-sandal2sneaker``, ``fmnist-tshirt2shirt``) fills ``Batch.a``/``Batch.b`` instead;
+:func:`domain_shapes` gives both items' shapes and :func:`load_translation_pairs` the held-out images.
+``FETCH_NAMES`` lists every name ``gankit data fetch`` accepts.
+
 The ``fetch`` function is not re-exported here so that ``gankit.data.fetch`` stays the module
 (``mock.patch("gankit.data.fetch....")`` keeps working); use ``fetch_dataset`` or
 ``from gankit.data.fetch import fetch``.
@@ -17,21 +22,26 @@ from __future__ import annotations
 import torch
 
 from gankit.data.base import SOURCES, DataSpec, data_spec, require_labels
-from gankit.data.fetch import DATASETS, SYSTEM_DIRS, default_root, find_dataset, verify_file
+from gankit.data.fetch import DATASETS, SYSTEM_DIRS, default_root, fetch_names, find_dataset, verify_file
 from gankit.data.fetch import fetch as fetch_dataset
 from gankit.data.folder import IMAGE_EXTENSIONS, FolderLayout, ImageFolderDataset, folder_layout, list_images, load_folder_tensor
 from gankit.data.idx import load_idx_dataset, read_idx, write_idx
 from gankit.data.labels import CLASSES_FILE, balanced_weights, read_classes_json, select_items, write_classes_json
 from gankit.data.source import DataSource, LoaderSource, TensorSource
 from gankit.data.toy2d import MIXTURES, mixture_params, sample_mixture
+from gankit.data.translation import TranslationSource, TranslationSpec, domain_shapes, is_paired, load_translation_pairs
+
+#: Every dataset name `gankit data fetch` accepts (for the CLI's choices).
+FETCH_NAMES: tuple[str, ...] = tuple(fetch_names())
 
 __all__ = [
-    "CLASSES_FILE", "DATASETS", "IMAGE_EXTENSIONS", "MIXTURES", "SOURCES", "SYSTEM_DIRS", "DataSource", "DataSpec",
+    "CLASSES_FILE", "DATASETS", "FETCH_NAMES", "IMAGE_EXTENSIONS", "MIXTURES", "SOURCES", "SYSTEM_DIRS", "DataSource", "DataSpec",
     "FolderLayout", "ImageFolderDataset", "LoaderSource", "TensorSource", "balanced_weights", "build_source",
     "class_names", "data_spec", "default_root", "fetch_dataset", "find_dataset", "folder_layout", "list_images",
     "load_folder_tensor", "load_idx_dataset", "load_real_images", "load_real_labeled", "mixture_params",
     "num_classes", "read_classes_json", "read_idx", "require_labels", "sample_mixture", "sample_shape",
     "select_items", "verify_file", "write_classes_json", "write_idx",
+    "TranslationSource", "TranslationSpec", "domain_shapes", "fetch_names", "is_paired", "load_translation_pairs",
 ]  # fmt: skip
 
 

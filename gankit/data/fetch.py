@@ -70,6 +70,13 @@ DATASETS: dict[str, DatasetSpec] = {
 SYSTEM_DIRS: tuple[Path, ...] = (Path("/usr/share/datasets"),)
 
 
+def fetch_names() -> list[str]:
+    """Every name `gankit data fetch` accepts: the IDX datasets, then the image-to-image archives."""
+    from gankit.data.fetch_archive import TRANSLATION_DATASETS
+
+    return sorted(DATASETS) + sorted(TRANSLATION_DATASETS)
+
+
 def dataset_spec(name: str) -> DatasetSpec:
     if name not in DATASETS:
         raise DataError(f"unknown IDX dataset {name!r}; valid: {', '.join(sorted(DATASETS))}.")
@@ -236,7 +243,17 @@ def fetch(
     allow_download: bool = True,
     progress: bool = True,
 ) -> Path:
-    """Make ``name``'s four verified files present in ``root`` (default: the cache); return it."""
+    """Make ``name``'s four verified files present in ``root`` (default: the cache); return it.
+
+    The image-to-image datasets (facades, horse2zebra, ...) go to :mod:`gankit.data.fetch_archive`.
+    """
+    from gankit.data.fetch_archive import TRANSLATION_DATASETS, fetch_archive
+
+    if name in TRANSLATION_DATASETS:
+        target = Path(root).expanduser() if root is not None else default_root(name)
+        return fetch_archive(name, target, allow_download=allow_download, progress=progress)
+    if name not in DATASETS:
+        raise DataError(f"gankit cannot fetch {name!r}; valid: {', '.join(fetch_names())}.")
     spec = dataset_spec(name)
     target = Path(root).expanduser() if root is not None else default_root(name)
     if not spec.sha256:

@@ -175,8 +175,8 @@ class Monitor(Hook):
 
     def on_start(self, run: RunView) -> None:
         s = self.settings
-        if not (s.enabled and s.diversity and run.is_main):
-            return
+        if not (s.enabled and s.diversity and run.is_main) or run.signature.get("input_shape"):
+            return  # an image-to-image G has no noise to draw a diversity batch from; the loss rules still run
         from gankit.data import load_real_images
 
         data = self.cfg.data

@@ -43,8 +43,10 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "quality": ("stable_fashion_mnist", "sngan*", "wgan_gp_fashion_mnist", "wgan_gp*", "hinge*"),
     "stylegan": ("stylegan2_fashion_mnist", "stylegan*"),
     "style_folder": ("stylegan2_folder_64", "stylegan*folder*"),
-    "pix2pix": ("pix2pix*",),
-    "cyclegan": ("cyclegan*",),
+    "pix2pix": ("pix2pix_edges2items", "pix2pix*"),
+    "cyclegan": ("cyclegan_sandal2sneaker", "cyclegan*"),
+    "pix2pix_folder": ("pix2pix_folder*",),
+    "cyclegan_folder": ("cyclegan_folder*",),
     "srgan": ("esrgan*", "srgan*"),
     # measured best first (docs/benchmarks.md, class-conditional section)
     "conditional": ("tacgan_fashion_mnist", "acgan_fashion_mnist", "cgan_fashion_mnist", "tacgan*", "acgan*", "cgan*", "projection*",
@@ -193,8 +195,17 @@ def _translation(b: _Builder, family: str, what: str, data_size: int) -> Recomme
     else:
         b.missing(family)
         b.reasons.append(f"No existing recipe {what} (they all generate images from noise), so none is recommended.")
+    if name:
+        folder = b.has(f"{family}_folder")
+        layout = "a train/ folder of A|B side-by-side files, data.name: aligned" if family == "pix2pix" else "trainA/ and trainB/, data.name: unaligned"
+        if folder:
+            b.reasons.append(f"For your own images ({layout}) start from {folder} and set data.root; it is sized for a GPU "
+                             "(256 px); on a CPU shrink data.image_size and the networks' base_channels.")  # fmt: skip
+        b.reasons.append(f"`gankit translate RUN --input DIR --out DIR` applies it; `gankit eval RUN` measures it "
+                         + ("(L1, PSNR, SSIM, FID)." if family == "pix2pix" else "(FID/KID to the target domain, cycle L1)."))  # fmt: skip
     if data_size < SMALL_DATA and family == "pix2pix":
-        b.reasons.append(f"With {data_size} pairs, augment strongly (the same random crop/flip on both images of a pair).")
+        b.reasons.append(f"With {data_size} pairs, augment strongly (the same random crop/flip on both images of a pair: the default "
+                         "preprocess resize_and_crop with flips does this).")  # fmt: skip
     return b.done(name)
 
 

@@ -78,6 +78,8 @@ class EvalContext:
     ) -> None:
         self.x, self.labels, self.report, self.timed = x, labels, report, _Timer(report)
         self.generator = generator  # a gankit.load() Inference, for metrics of the generator itself (ppl)
+        self.targets: torch.Tensor | None = None  # uint8, row i the target of sample i (translation metrics)
+        self.target_class: int | None = None  # the class translated images should have (target_class)
         self.extractor, self.ref, self.train_ref, self.n, self.seed, self.device = extractor, ref, train_ref, n, seed, device
         self.out, self.mixture, self.inception_weights, self.data_root = out, mixture, inception_weights, data_root
         self.batch_size, self.cache, self.progress, self.cas_epochs = batch_size, cache, progress, cas_epochs

@@ -78,6 +78,8 @@ def evaluate(
     labels: torch.Tensor | np.ndarray | str | Path | None = None,
     cas_epochs: int | None = None,
     generator: Any = None,
+    targets: torch.Tensor | np.ndarray | None = None,
+    target_class: int | None = None,
     ppl_similarity: str = "auto",
     lpips_weights: str | Path | None = None,
     vgg_weights: str | Path | None = None,
@@ -113,6 +115,9 @@ def evaluate(
         cas_epochs: training epochs of ``cas`` (None: :data:`gankit.metrics.cas.DEFAULT_EPOCHS`, 3).
         generator: the :func:`gankit.load` result the samples came from, for metrics of the generator itself
             (``ppl``); ``gankit eval RUN`` passes it.
+        targets: uint8 images aligned with ``samples`` (row i is sample i's own target), for the ``aligned``
+            metrics of translation (``l1``, ``psnr``, ``ssim``, ``lpips``).
+        target_class: the Fashion-MNIST class translated images should have (``target_class``).
         ppl_similarity: the network of ``ppl``: ``"auto"`` (fmnist features for 1x28x28 images, else pixels),
             ``"fmnist"``, ``"pixels"`` or ``"lpips"`` (LPIPS-VGG v0.1, the StyleGAN paper's; needs both files below).
         lpips_weights, vgg_weights: LPIPS v0.1's lin-layer file (``vgg.pth``) and torchvision's VGG16 state dict
@@ -175,6 +180,7 @@ def evaluate(
             ctx.x, ctx.labels = (x, y) if keep is None else (x[keep], y[keep])
         else:
             ctx.x = x[:n]
+        ctx.targets, ctx.target_class = _aligned_targets(targets, ctx.x, wanted), target_class
         _prepare_images(ctx, wanted)
     for spec in wanted:
         spec.run(ctx)
@@ -182,6 +188,20 @@ def evaluate(
         report.artifacts["report"] = str(out / "report.json")
         report.to_json(out / "report.json")
     return report
+
+
+def _aligned_targets(targets: Any, x: torch.Tensor, wanted: list[MetricSpec]) -> torch.Tensor | None:
+    """``targets`` cut to the samples used, checked to match them image for image."""
+    aligned = [s.name for s in wanted if s.inputs == "aligned"]
+    if targets is None:
+        if aligned:
+            raise GankitError(f"{', '.join(aligned)}: compare each output with its own target; pass targets= (uint8, aligned with the samples).")
+        return None
+    t = torch.as_tensor(np.asarray(targets)) if not isinstance(targets, torch.Tensor) else targets
+    if t.dtype != torch.uint8 or tuple(t.shape[1:]) != tuple(x.shape[1:]) or len(t) < len(x):
+        raise GankitError(f"targets must be uint8 N x {' x '.join(map(str, x.shape[1:]))} with at least {len(x)} rows (one per sample), "
+                          f"got {t.dtype} {tuple(t.shape)}.")  # fmt: skip
+    return t[: len(x)]
 
 
 def _labels_for(samples: Any, labels: Any, wanted: list[MetricSpec], report: EvalReport) -> torch.Tensor | None:

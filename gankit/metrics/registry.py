@@ -9,6 +9,8 @@ it adds :class:`~gankit.metrics.protocol.MetricResult` s to ``ctx.report``). Inp
 ``samples+labels``  generated images plus the class each was generated for, int64 labels (N,)
                     (``class_consistency``, ``intra_fid``, ``cas``); without labels they are an error
 ``pairs``           generated images compared with real images, the reference (``fid``, ``kid``, ...)
+``aligned``         generated images compared row by row with their own targets (``l1``, ``psnr``,
+                    ``ssim``, ``lpips``: image-to-image translation); without targets they are an error
 ``points``          2D point samples (``coverage``); the only kind that applies to points
 ``generator``       the generator itself (``ppl``: it generates along latent paths); a run folder only
 =================== =============================================================================
@@ -37,7 +39,7 @@ from gankit.errors import GankitError
 if TYPE_CHECKING:
     from gankit.metrics.context import EvalContext
 
-INPUTS = ("samples", "samples+labels", "pairs", "points", "generator")
+INPUTS = ("samples", "samples+labels", "pairs", "aligned", "points", "generator")
 FEATURES = ("extractor", "fmnist", "none")
 
 Compute = Callable[["EvalContext"], None]
@@ -156,6 +158,12 @@ METRICS.add("intra_fid", "samples+labels", "mean over classes k of FID(generated
 METRICS.add("cas", "samples+labels", "Classification Accuracy Score: classifier trained on the samples, tested on real data; and trained on real", "gankit.metrics.cas:report", features="none")
 METRICS.add("ppl", "generator", "perceptual path length in z (and w): fmnist, pixels or LPIPS-VGG (ppl_similarity), eps 1e-4, 1st-99th percentile",
             "gankit.metrics.ppl:report", features="none")
+
+METRICS.add("l1", "aligned", "mean absolute error to each output's own target, [0, 1] scale (translation; cycle L1)", "gankit.metrics.translation:report_l1", features="none")
+METRICS.add("psnr", "aligned", "peak signal-to-noise ratio to each output's target, dB (torchmetrics)", "gankit.metrics.translation:report_psnr", features="none")
+METRICS.add("ssim", "aligned", "structural similarity to each output's target (torchmetrics, Gaussian 11 / 1.5)", "gankit.metrics.translation:report_ssim", features="none")
+METRICS.add("lpips", "aligned", "LPIPS-VGG v0.1 distance to each output's target (weights by path)", "gankit.metrics.translation:report_lpips", features="none")
+METRICS.add("target_class", "samples", "fraction of outputs the Fashion-MNIST classifier assigns to the target domain's class", "gankit.metrics.translation:report_target_class", features="fmnist")
 
 
 def metric_names() -> list[str]:

@@ -7,6 +7,13 @@ task, like ``z_dim``; a network whose recipe option ``cond`` is not ``none`` nee
 A D built with ``aux_classifier: true`` also returns class logits: ``D(x, c, with_logits=True)``
 gives ``(scores, logits)``, or ``(scores, logits, twin_logits)`` with ``tac: true``.
 Building blocks live in :mod:`gankit.nn`, the shared conditioning in :mod:`gankit.models.conditioning`.
+
+Image-to-image generators (``unet``, ``resnet_translator``; class attribute ``maps = "image"``) live
+in the same registry, so ``model.generator.name`` picks them too, but they map an image to an image,
+``G(x)``: a task builds them with :func:`build_translator` (input and output shapes, no z).
+:func:`build_generator` refuses them and :func:`build_translator` refuses noise-to-image families,
+each naming the families that fit. The ``patchgan`` D returns a *map* of patch logits
+(N, 1, h, w); the adversarial losses average over it.
 """
 
 from __future__ import annotations
@@ -17,15 +24,41 @@ import torch
 from torch import nn
 
 from gankit.core.registry import Registry
+from gankit.errors import ConfigError
 
 GENERATORS: Registry[Any] = Registry("generator", "gankit.models")
 DISCRIMINATORS: Registry[Any] = Registry("discriminator", "gankit.models")
 
 
+def _maps(factory: Any) -> str:
+    """What a generator family maps from: "noise" (``G(z, c)``, the default) or "image" (``G(x)``)."""
+    return getattr(factory, "maps", "noise")
+
+
+def _require_maps(name: str, path: str, kind: str) -> None:
+    if _maps(GENERATORS.get(name, path)) == kind:
+        return
+    fits = [n for n in GENERATORS.names() if _maps(GENERATORS.get(n)) == kind]
+    what = {"noise": "a noise-to-image (G(z))", "image": "an image-to-image (G(x))"}
+    raise ConfigError(
+        f"{path}: {name!r} is {what['image' if kind == 'noise' else 'noise']} generator, but this task needs "
+        f"{what[kind]} one. Valid here: {', '.join(fits)}."
+    )
+
+
 def build_generator(
     name: str, params: dict[str, Any], z_dim: int, out_shape: tuple[int, ...], num_classes: int = 0
 ) -> nn.Module:
+    _require_maps(name, "model.generator", "noise")
     return GENERATORS.build(name, params, "model.generator", z_dim=z_dim, out_shape=out_shape, num_classes=num_classes)
+
+
+def build_translator(
+    name: str, params: dict[str, Any], in_shape: tuple[int, ...], out_shape: tuple[int, ...], path: str = "model.generator"
+) -> nn.Module:
+    """An image-to-image generator ``G(x)``: (N, *in_shape) in [-1, 1] -> (N, *out_shape) in [-1, 1]."""
+    _require_maps(name, path, "image")
+    return GENERATORS.build(name, params, path, in_shape=tuple(in_shape), out_shape=tuple(out_shape))
 
 
 def build_discriminator(name: str, params: dict[str, Any], in_shape: tuple[int, ...], num_classes: int = 0) -> nn.Module:
@@ -48,4 +81,4 @@ def count_params(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-__all__ = ["GENERATORS", "DISCRIMINATORS", "build_generator", "build_discriminator", "init_normal", "count_params", "torch"]
+__all__ = ["GENERATORS", "DISCRIMINATORS", "build_generator", "build_translator", "build_discriminator", "init_normal", "count_params", "torch"]

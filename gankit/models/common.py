@@ -1,8 +1,16 @@
-"""Image layouts and channel widths shared by the convolutional families (dcgan, resnet, stylegan2, progan)."""
+"""Image layouts, channel widths and norms shared by the convolutional families (dcgan, resnet,
+stylegan2, progan; the translation families unet, resnet_translator, patchgan)."""
 
 from __future__ import annotations
 
+from typing import Literal
+
+from torch import nn
+
 from gankit.errors import ConfigError
+
+#: The norms of the translation families: BatchNorm (pix2pix), InstanceNorm (CycleGAN), none.
+TranslationNorm = Literal["batch", "instance", "none"]
 
 
 def image_layout(size: int, path: str, family: str = "DCGAN") -> tuple[int, int]:
@@ -33,4 +41,21 @@ def halving_widths(n: int, max_ch: int, min_ch: int) -> list[int]:
     return [max(min_ch, min(max_ch, max_ch // 2 ** max(0, i - 1))) for i in range(n + 1)]
 
 
-__all__ = ["halving_widths", "image_layout", "square_image"]
+def image_shape(shape: tuple[int, ...], path: str, family: str, verb: str) -> tuple[int, int, int]:
+    """(C, H, W) of an image shape (square or not, for the fully convolutional families)."""
+    if len(shape) != 3 or min(shape) < 1:
+        raise ConfigError(f"{path}: {family} {verb} images (C, H, W), the task gives {tuple(shape)}.")
+    return int(shape[0]), int(shape[1]), int(shape[2])
+
+
+def translation_norm(kind: TranslationNorm, channels: int) -> nn.Module:
+    """InstanceNorm without affine parameters, as the CycleGAN/pix2pix reference code; convolutions
+    before a norm drop their bias (the norm removes it)."""
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "instance":
+        return nn.InstanceNorm2d(channels, affine=False, track_running_stats=False)
+    return nn.Identity()
+
+
+__all__ = ["TranslationNorm", "halving_widths", "image_layout", "image_shape", "square_image", "translation_norm"]

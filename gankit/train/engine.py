@@ -382,12 +382,10 @@ class Engine:
                 extra |= hook.on_eval(self, self.step) or {}
         if not self.is_main or logger is None:
             return None
-        from gankit.train.grids import grid_inputs, write_grid
+        from gankit.train.grids import write_run_grid
 
-        z, c, _ = grid_inputs(self.fixed_z, self.signature["num_classes"])
         with self._own_rng():  # noise inputs (StyleGAN2) draw: not from training's stream
-            samples = self.generate(z, c)
-        path = write_grid(self, logger, samples, c, getattr(self.task, "class_names", None))
+            path = write_run_grid(self, logger)
         if extra:
             logger.log(self.step, extra, kind="eval")
         return path

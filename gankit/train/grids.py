@@ -43,7 +43,7 @@ def class_grid(images: torch.Tensor, labels: torch.Tensor, names: list[str] | No
 
 
 def write_grid(run: Any, logger: Any, samples: torch.Tensor, labels: torch.Tensor | None = None,
-               names: list[str] | None = None) -> Path:  # fmt: skip
+               names: list[str] | None = None, nrow: int | None = None) -> Path:  # fmt: skip
     """``samples/step-XXXXXX.png`` and the TensorBoard image of the same samples."""
     path = run.run_dir / "samples" / f"step-{run.step:06d}.png"
     if run.data_kind == "vector":
@@ -56,7 +56,17 @@ def write_grid(run: Any, logger: Any, samples: torch.Tensor, labels: torch.Tenso
         save_png(arr, path)
         logger.image("samples", arr, run.step)
     else:
-        arr = make_grid(to_uint8(samples))
+        arr = make_grid(to_uint8(samples), **({"nrow": nrow} if nrow else {}))
         save_png(arr, path)
         logger.image("samples", arr, run.step)
     return path
+
+
+def write_run_grid(run: Any, logger: Any) -> Path:
+    """The grid of this evaluation: fixed noise (class x sample when conditional), or, for an image-to-image
+    task, its fixed held-out inputs as rows of input | output | target (or reconstruction)."""
+    preview = getattr(run.task, "preview", None)
+    if preview is not None:
+        return write_grid(run, logger, preview(run.all_nets(), run.device), nrow=run.task.preview_width())
+    z, c, _ = grid_inputs(run.fixed_z, run.signature["num_classes"])
+    return write_grid(run, logger, run.generate(z, c), c, getattr(run.task, "class_names", None))

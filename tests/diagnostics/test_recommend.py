@@ -97,8 +97,27 @@ def test_realtime_keeps_a_small_dcgan_generator():
     assert cfg.model.generator.name == "dcgan" and cfg.model.generator.params.get("base_channels", 64) <= 32
 
 
-@pytest.mark.parametrize("task,missing", [("translate-paired", "Pix2Pix"), ("translate-unpaired", "CycleGAN"), ("super-resolve", "SRGAN")])
-def test_translation_tasks_say_plainly_there_is_no_recipe(task, missing):
+@pytest.mark.parametrize("task,recipe,folder,task_name", [("translate-paired", "pix2pix_edges2items", "pix2pix_folder_256", "pix2pix"),
+                                                          ("translate-unpaired", "cyclegan_sandal2sneaker", "cyclegan_folder_256", "cyclegan")])
+def test_translation_tasks_pick_the_translation_recipes(task, recipe, folder, task_name):
+    rec = recommend(task, 20_000, configs_dir=CONFIGS)
+    assert rec.recipe == recipe and load_config(rec.path, rec.settings).task.name == task_name
+    text = " ".join(rec.reasons)
+    assert f"start from {folder}" in text and "gankit translate" in text
+
+
+def test_translation_without_its_recipes_says_so(tmp_path):
+    import shutil
+
+    for p in CONFIGS.glob("*.yaml"):
+        if not p.stem.startswith(("pix2pix", "cyclegan")):
+            shutil.copy(p, tmp_path / p.name)
+    rec = recommend("translate-paired", 500, configs_dir=tmp_path)
+    assert rec.recipe is None and any("Pix2Pix" in r and "recipe yet" in r for r in rec.reasons)
+
+
+@pytest.mark.parametrize("task,missing", [("super-resolve", "SRGAN")])
+def test_tasks_without_a_recipe_say_plainly_there_is_none(task, missing):
     rec = recommend(task, 20_000, configs_dir=CONFIGS)
     assert rec.recipe is None and rec.path is None and rec.settings == []
     assert any(missing in r and "no" in r and "recipe yet" in r for r in rec.reasons)
