@@ -11,6 +11,7 @@ runs in z (z x psi). Every psi uses the same 10,000 latents; the fmnist extracto
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -18,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import DOC, write_section  # noqa: E402
 
 import gankit  # noqa: E402
-from gankit.metrics.truncation_sweep import DEFAULT_PSIS, truncation_sweep  # noqa: E402
+from gankit.metrics.truncation_sweep import DEFAULT_PSIS, Sweep, plot_sweep, truncation_sweep  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 LABELS = {"stylegan2_fashion_mnist": "StyleGAN2-small", "stable_fashion_mnist": "DCGAN-32", "progan_fashion_mnist": "ProGAN"}
@@ -29,6 +30,7 @@ def main() -> None:
     ap.add_argument("--runs", default=str(ROOT / "runs" / "bench-stylegan"))
     ap.add_argument("--recipes", default="stylegan2_fashion_mnist,stable_fashion_mnist,progan_fashion_mnist")
     ap.add_argument("--n", type=int, default=10000)
+    ap.add_argument("--fresh", action="store_true", help="recompute sweeps already saved beside the runs")
     args = ap.parse_args()
     parts = []
     for name in [r for r in args.recipes.split(",") if r]:
@@ -38,8 +40,14 @@ def main() -> None:
             continue
         gen = gankit.load(run)
         image = DOC.parent / "images" / f"truncation_sweep_{name}.png"
-        sweep = truncation_sweep(gen, DEFAULT_PSIS, n=args.n, out_dir=Path(args.runs) / f"sweep_{name}", progress=True)
-        image.write_bytes(Path(sweep.files["plot"]).read_bytes())
+        saved = Path(args.runs) / f"sweep_{name}" / "truncation_sweep.json"
+        if saved.exists() and not args.fresh:  # the same run, already swept: reuse its rows
+            rec = json.loads(saved.read_text())
+            sweep = Sweep(rec["rows"], rec["protocol"])
+            plot_sweep(sweep, image)
+        else:
+            sweep = truncation_sweep(gen, DEFAULT_PSIS, n=args.n, out_dir=saved.parent, progress=True)
+            image.write_bytes(Path(sweep.files["plot"]).read_bytes())
         best = sweep.best()
         label = LABELS.get(name, name)
         parts.append(f"### {label} (`{name}`, step {gen.step}, {gen.weights})\n\n{sweep.table()}\n\n"
