@@ -19,6 +19,7 @@ from gankit.diagnostics.plots import (
     plot_fid,
     plot_grad_norms,
     plot_losses,
+    plot_reconstruction,
     plot_scores,
     plot_style_regularisers,
 )
@@ -138,6 +139,17 @@ def _style_section(rep: DoctorReport) -> list[tuple[str, str]]:
     return [("Augmentation and path length", _img(chart, "ADA p and path length") + note)]
 
 
+def _reconstruction_section(rep: DoctorReport) -> list[tuple[str, str]]:
+    """Translation runs: how far outputs are from their targets (Pix2Pix) or from a round trip (CycleGAN)."""
+    chart = plot_reconstruction(rep)
+    if chart is None:
+        return []
+    note = ("<p>Pix2Pix: the mean absolute difference between G's output and the target, which the L1 term pulls down. "
+            "CycleGAN: the mean L1 of a &rarr; b &rarr; a and b &rarr; a &rarr; b; if it stays high the generators are not "
+            "invertible, if it reaches 0 while the grids show the input unchanged they have collapsed to the identity.</p>")  # fmt: skip
+    return [("Reconstruction", _img(chart, "reconstruction") + note)]
+
+
 def render_html(rep: DoctorReport) -> str:
     """The report as one self-contained HTML page."""
     lo, hi = HEALTHY_D_ACCURACY
@@ -154,6 +166,7 @@ def render_html(rep: DoctorReport) -> str:
            "class KL: the generated class histogram's KL divergence to uniform.</p>"),
         *_consistency_section(rep),
         *_style_section(rep),
+        *_reconstruction_section(rep),
         ("Samples over time", _grids_html(rep)),
         ("Config", f"<pre>{_h(rep.config_text)}</pre>" if rep.config_text else f'<p class="missing">{DASH} (no config.yaml)</p>'),
     ]  # fmt: skip

@@ -213,4 +213,10 @@ def plot_style_regularisers(rep: DoctorReport) -> str | None:
     return _png(fig)
 
 
-__all__ = ["plot_accuracy", "plot_class_consistency", "plot_style_regularisers", "plot_diversity", "plot_fid", "plot_grad_norms", "plot_losses", "plot_scores"]
+def plot_reconstruction(rep: DoctorReport) -> str | None:
+    """Image-to-image runs: Pix2Pix's L1 to the target and CycleGAN's cycle L1 (means on [-1, 1]), where logged."""
+    return _line_plot(rep.train, [("g_l1_raw", "L1 |G(a) - b| (Pix2Pix)"), ("g_cycle_l1", "cycle L1 (CycleGAN, mean of both ways)")],
+                      "mean absolute error", rep.warnings)  # fmt: skip
+
+
+__all__ = ["plot_accuracy", "plot_class_consistency", "plot_reconstruction", "plot_style_regularisers", "plot_diversity", "plot_fid", "plot_grad_norms", "plot_losses", "plot_scores"]

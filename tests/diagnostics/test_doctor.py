@@ -135,3 +135,9 @@ def test_style_run_gets_the_augmentation_and_path_length_chart(tmp_path):
     assert 'id="augmentation-and-path-length"' in html and "ADA p and path length" in html
     plain = render_html(diagnose(write_metrics(tmp_path / "plain", [train_rec(i) for i in range(1, 30)])))
     assert "augmentation-and-path-length" not in plain  # nothing logged, no empty chart
+
+
+def test_translation_run_gets_the_reconstruction_chart(tmp_path):
+    records = [train_rec(i, g_cycle_l1=0.8 - 0.01 * i) for i in range(1, 30)]
+    html = render_html(diagnose(write_metrics(tmp_path / "run", records, {"name": "x", "task": "cyclegan", "train": {"max_steps": 100}})))
+    assert 'id="reconstruction"' in html and "collapsed to the identity" in html
