@@ -22,13 +22,14 @@ import gankit  # noqa: E402
 from gankit.metrics.truncation_sweep import DEFAULT_PSIS, Sweep, plot_sweep, truncation_sweep  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-LABELS = {"stylegan2_fashion_mnist": "StyleGAN2-small", "stable_fashion_mnist": "DCGAN-32", "progan_fashion_mnist": "ProGAN"}
+LABELS = {"stylegan2_fashion_mnist": "StyleGAN2-small", "stylegan2_tiny": "StyleGAN2-tiny (16-32 channels)", "stable_fashion_mnist": "DCGAN-32",
+          "progan_fashion_mnist": "ProGAN"}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", default=str(ROOT / "runs" / "bench-stylegan"))
-    ap.add_argument("--recipes", default="stylegan2_fashion_mnist,stable_fashion_mnist,progan_fashion_mnist")
+    ap.add_argument("--recipes", default="stylegan2_fashion_mnist,stylegan2_tiny,stable_fashion_mnist,progan_fashion_mnist")
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--fresh", action="store_true", help="recompute sweeps already saved beside the runs")
     args = ap.parse_args()

@@ -104,6 +104,17 @@ class _ResumableMixin:
         if self.pos == self.batches_per_epoch:
             self.epoch, self.pos = self.epoch + 1, 0
 
+    def _next_from_loader(self) -> Any:
+        """The loader's next batch, its iterator (re)started at (epoch, pos): a sampler that resumes by position."""
+        if self._it is None:
+            self._sampler.epoch, self._sampler.start = self.epoch, self.pos
+            self._it = iter(self._loader)
+        batch = next(self._it)
+        self._advance()
+        if self.pos == 0:
+            self._it = None  # epoch done; the next call starts the next epoch's order
+        return batch
+
 
 class TensorSource(_ResumableMixin):
     """The whole dataset as one tensor on the training device, batched by index.
@@ -231,13 +242,7 @@ class LoaderSource(_ResumableMixin):
         self._it: Iterator[Any] | None = None
 
     def next_batch(self) -> Batch:
-        if self._it is None:
-            self._sampler.epoch, self._sampler.start = self.epoch, self.pos
-            self._it = iter(self._loader)
-        batch = next(self._it)
-        self._advance()
-        if self.pos == 0:
-            self._it = None  # epoch done; the next call starts the next epoch's order
+        batch = self._next_from_loader()
         c = None
         if isinstance(batch, (tuple, list)):
             batch, c = batch[0], (batch[1].to(self.device, non_blocking=self._pin).long() if len(batch) > 1 else None)

@@ -125,13 +125,7 @@ class TranslationSource(_ResumableMixin):
         self._it: Iterator[Any] | None = None
 
     def next_batch(self) -> Batch:
-        if self._it is None:
-            self._sampler.epoch, self._sampler.start = self.epoch, self.pos
-            self._it = iter(self._loader)
-        batch = next(self._it)
-        self._advance()
-        if self.pos == 0:
-            self._it = None  # epoch done; the next call starts the next epoch's order
+        batch = self._next_from_loader()
         a, b = (batch[0], batch[1]) if isinstance(batch, (tuple, list)) else (batch, None)
         move = lambda t: _to_float(t.to(self.device, non_blocking=self._pin))  # noqa: E731
         return Batch(a=move(a), b=None if b is None else move(b))
