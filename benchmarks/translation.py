@@ -13,7 +13,7 @@ a picture: rows of input | output | target (paired) or input | output | reconstr
 on the first test inputs. Rows are cached under ``--out``; ``--runs`` picks what to (re)train and
 ``--runs ''`` rebuilds the table.
 
-    python benchmarks/translation.py [--minutes 10] [--runs pix2pix,l1,cyclegan] [--parallel 2]
+    python benchmarks/translation.py [--minutes 10] [--runs pix2pix,l1,l1_steps,cyclegan] [--parallel 2]
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RUNS = {
     "pix2pix": ("pix2pix_edges2items", [], "Pix2Pix, L1 + cGAN (`pix2pix_edges2items`)"),
     "l1": ("pix2pix_edges2items", ["task.gan_weight=0"], "the same U-Net, L1 only (`--set task.gan_weight=0`)"),
+    "l1_steps": ("pix2pix_edges2items", ["task.gan_weight=0"], "L1 only, as many steps as Pix2Pix made (not equal time)"),
     "cyclegan": ("cyclegan_sandal2sneaker", [], "CycleGAN sandal -> sneaker (`cyclegan_sandal2sneaker`)"),
 }
 HEADERS = ["run", "steps", "train s", "FID ↓", "KID ↓", "L1 ↓", "PSNR ↑", "SSIM ↑", "target class ↑", "cycle L1 ↓"]
@@ -50,8 +51,10 @@ def train_one(key: str, minutes: float, out: Path) -> None:
 
     torch.set_num_threads(1)
     recipe, over, label = RUNS[key]
-    cfg = load_config(ROOT / "configs" / f"{recipe}.yaml",
-                      [*over, f"train.max_minutes={minutes}", "train.max_steps=null", "log.progress=false"])  # fmt: skip
+    budget = [f"train.max_minutes={minutes}", "train.max_steps=null"]
+    if key == "l1_steps":  # the L1-only model at Pix2Pix's number of G updates
+        budget = ["train.max_minutes=null", f"train.max_steps={json.loads((out / 'pix2pix.json').read_text())['row'][1]}"]
+    cfg = load_config(ROOT / "configs" / f"{recipe}.yaml", [*over, *budget, "log.progress=false"])
     t0 = time.perf_counter()
     res = train(cfg, out / key)
     seconds = time.perf_counter() - t0
@@ -91,6 +94,8 @@ def main() -> None:
         train_one(args.one, args.minutes, out)
         return
     wanted = [k for k in (args.runs.split(",") if args.runs is not None else RUNS) if k]
+    if "l1_steps" in wanted and "pix2pix" in wanted:
+        sys.exit("l1_steps trains to pix2pix's step count: train pix2pix first, then --runs l1_steps")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     procs: list[subprocess.Popen] = []
     for key in wanted:
@@ -109,6 +114,10 @@ def main() -> None:
             pics.append((rec["row"][0], rec["image"]))
     cached = {k: json.loads((out / f"{k}.json").read_text())["values"] for k in RUNS if (out / f"{k}.json").exists()}
     verdict = []
+    if "pix2pix" in cached and "l1_steps" in cached:
+        q = cached["l1_steps"]
+        verdict.append(f"At equal steps: Pix2Pix FID {cached['pix2pix']['fid']:.1f} vs L1-only {q['fid']:.1f}: ratio "
+                       f"{cached['pix2pix']['fid'] / q['fid']:.2f}; L1 {cached['pix2pix']['l1']:.4f} vs {q['l1']:.4f}.")  # fmt: skip
     if "pix2pix" in cached and "l1" in cached:
         p, q = cached["pix2pix"], cached["l1"]
         verdict.append(f"Pix2Pix FID {p['fid']:.1f} vs L1-only {q['fid']:.1f}: ratio {p['fid'] / q['fid']:.2f} (target ≤ 0.5, "
