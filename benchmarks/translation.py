@@ -86,6 +86,7 @@ def main() -> None:
     ap.add_argument("--runs", help="comma list of pix2pix,l1,cyclegan to (re)train; '' rebuilds the table")
     ap.add_argument("--parallel", type=int, default=2, help="runs trained at once, one thread each")
     ap.add_argument("--out", default=str(ROOT / "runs" / "bench-translation"))
+    ap.add_argument("--note", default="", help="conditions of this run")
     ap.add_argument("--one", help=argparse.SUPPRESS)  # internal: train this key in this process
     args = ap.parse_args()
     out = Path(args.out)
@@ -133,12 +134,13 @@ def main() -> None:
         "measured: FID/KID against the test targets with the fmnist extractor; L1, PSNR, SSIM (torchmetrics) of each "
         "output against its own target, [0, 1] scale; the target-class rate under the fmnist classifier; the cycle L1 of "
         "a -> b -> a. `train s`: wall-clock of training, in-loop grids included.\n\n"
+        + (f"**Conditions of this run:** {args.note}\n\n" if args.note else "")
         + table(HEADERS, rows) + "\n\n" + "\n".join(f"- {v}" for v in verdict) + "\n\n"
         + "\n".join(f"**{label}** (input | output | {'target' if 'CycleGAN' not in label else 'reconstruction'})\n\n"
                     f"![{label}](images/{im})\n" for label, im in pics)
     )  # fmt: skip
     print(body)
-    print("wrote", write_section("Image-to-image translation (benchmarks/translation.py)", body))
+    print("wrote", write_section("Image-to-image translation (benchmarks/translation.py)", body, omit=("--note",)))
 
 
 if __name__ == "__main__":

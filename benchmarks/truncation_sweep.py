@@ -40,6 +40,10 @@ def main() -> None:
             print(f"skipping {name}: no run at {run}", file=sys.stderr)
             continue
         gen = gankit.load(run)
+        if getattr(gen.module, "normalizes_z", False):  # ProGAN: psi x z is the same image after pixel norm
+            parts.append(f"### {LABELS.get(name, name)} (`{name}`)\n\nNo sweep: its G pixel-normalises z, so z x psi gives the "
+                         "same images at every psi (`gankit` refuses `--psi` for it and points to `--truncation`).\n")  # fmt: skip
+            continue
         image = DOC.parent / "images" / f"truncation_sweep_{name}.png"
         saved = Path(args.runs) / f"sweep_{name}" / "truncation_sweep.json"
         if saved.exists() and not args.fresh:  # the same run, already swept: reuse its rows

@@ -89,6 +89,9 @@ class Inference:
         if not 0.0 <= psi <= 1.0:
             raise ConfigError(f"psi: from 0 (every sample the average) to 1 (no truncation), got {psi}.")
         style = psi != 1.0 and self.is_style_based
+        if psi != 1.0 and not style and getattr(self.module, "normalizes_z", False):
+            raise ConfigError(f"psi: this {type(self.module).__name__} pixel-normalises z, so z x psi is the same image; "
+                              "use --truncation T (BigGAN's threshold on z) instead.")  # fmt: skip
         if psi != 1.0 and not style:
             z = z * psi
         self.module.to(device).eval()

@@ -54,6 +54,9 @@ class ProGenerator(_Growable):
             self.convs.append(nn.ModuleList([EqualConv2d(ch[i - 1], ch[i], 3), EqualConv2d(ch[i], ch[i], 3)]))
         self.to_rgb = nn.ModuleList([EqualConv2d(c, c_out, 1) for c in ch])
 
+    #: z is pixel-normalised first, so scaling it (psi truncation in z) changes nothing.
+    normalizes_z = True
+
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         k, alpha = int(self.stage), self.alpha.to(z.dtype)
         h = pixel_norm(lrelu(self.dense(pixel_norm(z.reshape(z.shape[0], self.z_dim)))).view(z.shape[0], self.ch0, self.s0, self.s0))

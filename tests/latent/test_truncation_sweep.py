@@ -70,3 +70,23 @@ def test_cli_sweep_and_psi_sampling(runs, tmp_path, capsys):
         main(["eval", str(run), "--truncation-sweep", "1,1.5"])
     assert e.value.code == 2
     assert main(["eval", str(tmp_path / "s.npy"), "--truncation-sweep", "1"]) == 2  # not a run: a clear error
+
+
+def test_psi_is_refused_where_it_cannot_act(tmp_path, tiny_idx):
+    from gankit.config import load_config
+    from gankit.inference import load
+    from gankit.train.engine import train
+
+    import yaml
+
+    recipe = {"name": "p", "data": {"name": "fashion-mnist", "root": str(tiny_idx)}, "task": {"name": "progan", "stage_images": 8, "fade_images": 8},
+              "model": {"z_dim": 8, "generator": {"name": "progan", "max_channels": 8, "min_channels": 4},
+                        "discriminator": {"name": "progan", "max_channels": 8, "min_channels": 4}},
+              "loss": {"name": "wgan_gp"}, "train": {"batch_size": 8, "max_steps": 2, "n_critic": 1},
+              "log": {"progress": False, "tensorboard": False}}  # fmt: skip
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(recipe))
+    gen = load(train(load_config(tmp_path / "p.yaml"), tmp_path / "run", hooks=[]).run_dir)
+    z = gen.noise(3, seed=1)
+    assert torch.allclose(gen.generate(z * 0.5), gen.generate(z), atol=1e-5)  # why: pixel norm undoes the scale
+    with pytest.raises(ConfigError, match="pixel-normalises z"):
+        gen.generate(z, psi=0.5)
