@@ -88,6 +88,9 @@ def truncation_grid(gen: Any, seeds: Sequence[int], psis: Sequence[float], klass
             ws = m.w_avg.lerp(m(zs, c), psi[:, None])  # w_avg + psi (w - w_avg), one psi per column
             out.append(_synth(gen, ws[:, None].expand(-1, gen.module.num_ws, -1)))
         else:
+            if getattr(gen.module, "normalizes_z", False):
+                raise ConfigError(f"--psi: this {type(gen.module).__name__} pixel-normalises z, so z x psi is the same image in every "
+                                  "column; sample with --truncation T (BigGAN's threshold on z) instead.")  # fmt: skip
             out.append(to_uint8(gen.generate(zs * psi[:, None], c)))
     return torch.cat(out)
 

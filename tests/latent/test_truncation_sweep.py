@@ -90,3 +90,7 @@ def test_psi_is_refused_where_it_cannot_act(tmp_path, tiny_idx):
     assert torch.allclose(gen.generate(z * 0.5), gen.generate(z), atol=1e-5)  # why: pixel norm undoes the scale
     with pytest.raises(ConfigError, match="pixel-normalises z"):
         gen.generate(z, psi=0.5)
+    from gankit.latent import tools
+
+    with pytest.raises(ConfigError, match="pixel-normalises z"):
+        tools.truncation_grid(gen, [0, 1], [1.0, 0.5])
