@@ -185,19 +185,26 @@ def _copy_verified(src: Path, dest: Path, sha256: str) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def stream_to(url: str, path: Path, desc: str, progress: bool) -> str | None:
+    """Download ``url`` into ``path`` with a progress bar; the reason it failed (None: it worked)."""
+    try:
+        with urllib.request.urlopen(url, timeout=60) as resp, open(path, "wb") as out:
+            total = int(resp.headers.get("Content-Length") or 0) or None
+            with progress_bar(total=total, unit="B", unit_scale=True, desc=desc, disable=not progress) as bar:
+                while chunk := resp.read(1 << 20):
+                    out.write(chunk)
+                    bar.update(len(chunk))
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as e:
+        return str(getattr(e, "reason", None) or e)
+    return None
+
+
 def _download(url: str, dest: Path, sha256: str, progress: bool, manual: str) -> None:
     tmp = _tmp_in(dest.parent, dest.name)
     try:
-        try:
-            with urllib.request.urlopen(url, timeout=60) as resp, open(tmp, "wb") as out:
-                total = int(resp.headers.get("Content-Length") or 0) or None
-                with progress_bar(total=total, unit="B", unit_scale=True, desc=dest.name, disable=not progress) as bar:
-                    while chunk := resp.read(1 << 20):
-                        out.write(chunk)
-                        bar.update(len(chunk))
-        except (urllib.error.URLError, http.client.HTTPException, OSError) as e:
-            reason = getattr(e, "reason", None) or e
-            raise DataError(f"downloading {url} failed ({reason}). {manual}") from None
+        reason = stream_to(url, tmp, dest.name, progress)
+        if reason is not None:
+            raise DataError(f"downloading {url} failed ({reason}). {manual}")
         _install_verified(tmp, dest, sha256, url)
     finally:
         tmp.unlink(missing_ok=True)

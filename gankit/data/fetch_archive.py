@@ -10,13 +10,10 @@ leaves nothing that looks complete. Cityscapes is not offered: its license forbi
 
 from __future__ import annotations
 
-import http.client
 import os
 import shutil
 import tarfile
 import tempfile
-import urllib.error
-import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -24,7 +21,6 @@ from typing import Literal
 
 from gankit.errors import DataError
 from gankit.utils.io import default_mode
-from gankit.utils.progress import progress_bar
 
 PIX2PIX_URL = "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/{name}.tar.gz"
 CYCLEGAN_URL = "http://efrosgans.eecs.berkeley.edu/cyclegan/datasets/{name}.zip"
@@ -73,16 +69,11 @@ def by_hand(name: str, target: Path) -> str:
 
 
 def _download(url: str, dest: Path, name: str, target: Path, progress: bool) -> None:
-    try:
-        with urllib.request.urlopen(url, timeout=60) as resp, open(dest, "wb") as out:
-            total = int(resp.headers.get("Content-Length") or 0) or None
-            with progress_bar(total=total, unit="B", unit_scale=True, desc=Path(url).name, disable=not progress) as bar:
-                while chunk := resp.read(1 << 20):
-                    out.write(chunk)
-                    bar.update(len(chunk))
-    except (urllib.error.URLError, http.client.HTTPException, OSError) as e:
-        reason = getattr(e, "reason", None) or e
-        raise DataError(f"could not download {name} from {url} ({reason}). {by_hand(name, target)}") from None
+    from gankit.data.fetch import stream_to
+
+    reason = stream_to(url, dest, Path(url).name, progress)
+    if reason is not None:
+        raise DataError(f"could not download {name} from {url} ({reason}). {by_hand(name, target)}")
 
 
 def _safe(member: str) -> bool:

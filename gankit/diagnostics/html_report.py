@@ -113,41 +113,29 @@ def _grids_html(rep: DoctorReport) -> str:
     return note + '<div class="grids">' + "".join(figs) + "</div>"
 
 
-def _consistency_section(rep: DoctorReport) -> list[tuple[str, str]]:
-    """The class-consistency chart, for class-conditional runs only: an unconditional run has no
-    requested class, so an empty placeholder would only say that it does not apply."""
-    chart = plot_class_consistency(rep)
-    if chart is None:
-        return []
-    note = (
-        "<p>Class consistency: the fraction of a fixed class-balanced generated batch that the Fashion-MNIST classifier "
-        f"assigns to the class it was asked for. Chance (1/K) means G ignores its label; the classifier's own test accuracy "
-        f"({FMNIST_CLASSIFIER_ACCURACY}) is the ceiling. Thin lines, where drawn: D's class-head accuracy on real and fake batches "
-        "(AC-GAN / TAC recipes).</p>"
-    )
-    return [("Class consistency", _img(chart, "class consistency") + note)]
+def _optional(title: str, chart: str | None, alt: str, note: str) -> list[tuple[str, str]]:
+    """A section only for runs that log what it draws: an empty placeholder would only say it does not apply."""
+    return [] if chart is None else [(title, _img(chart, alt) + note)]
 
 
-def _style_section(rep: DoctorReport) -> list[tuple[str, str]]:
-    """ADA's p and StyleGAN2's path length, for runs that log them."""
-    chart = plot_style_regularisers(rep)
-    if chart is None:
-        return []
-    note = ("<p>ADA p: the probability of each augmentation; it rises while D overfits the real images. Staying above the "
+def _optional_sections(rep: DoctorReport) -> list[tuple[str, str]]:
+    """Class consistency (class-conditional runs), ADA p and path length (StyleGAN2 / ADA runs), and
+    reconstruction (image-to-image runs)."""
+    return [
+        *_optional("Class consistency", plot_class_consistency(rep), "class consistency", (
+            "<p>Class consistency: the fraction of a fixed class-balanced generated batch that the Fashion-MNIST classifier "
+            f"assigns to the class it was asked for. Chance (1/K) means G ignores its label; the classifier's own test accuracy "
+            f"({FMNIST_CLASSIFIER_ACCURACY}) is the ceiling. Thin lines, where drawn: D's class-head accuracy on real and fake batches "
+            "(AC-GAN / TAC recipes).</p>")),
+        *_optional("Augmentation and path length", plot_style_regularisers(rep), "ADA p and path length", (
+            "<p>ADA p: the probability of each augmentation; it rises while D overfits the real images. Staying above the "
             "dashed line warns <code>augmentation_saturated</code>. Path length: how far images move for a unit step in w; "
-            "a several-fold jump, or a penalty term above G's loss, warns <code>path_length_unstable</code>.</p>")  # fmt: skip
-    return [("Augmentation and path length", _img(chart, "ADA p and path length") + note)]
-
-
-def _reconstruction_section(rep: DoctorReport) -> list[tuple[str, str]]:
-    """Translation runs: how far outputs are from their targets (Pix2Pix) or from a round trip (CycleGAN)."""
-    chart = plot_reconstruction(rep)
-    if chart is None:
-        return []
-    note = ("<p>Pix2Pix: the mean absolute difference between G's output and the target, which the L1 term pulls down. "
+            "a several-fold jump, or a penalty term above G's loss, warns <code>path_length_unstable</code>.</p>")),
+        *_optional("Reconstruction", plot_reconstruction(rep), "reconstruction", (
+            "<p>Pix2Pix: the mean absolute difference between G's output and the target, which the L1 term pulls down. "
             "CycleGAN: the mean L1 of a &rarr; b &rarr; a and b &rarr; a &rarr; b; if it stays high the generators are not "
-            "invertible, if it reaches 0 while the grids show the input unchanged they have collapsed to the identity.</p>")  # fmt: skip
-    return [("Reconstruction", _img(chart, "reconstruction") + note)]
+            "invertible, if it reaches 0 while the grids show the input unchanged they have collapsed to the identity.</p>")),
+    ]  # fmt: skip
 
 
 def render_html(rep: DoctorReport) -> str:
@@ -164,9 +152,7 @@ def render_html(rep: DoctorReport) -> str:
         ("Sample diversity", _img(plot_diversity(rep), "diversity")
          + "<p>Mean pairwise feature distance of a fixed generated batch divided by that of a real batch; "
            "class KL: the generated class histogram's KL divergence to uniform.</p>"),
-        *_consistency_section(rep),
-        *_style_section(rep),
-        *_reconstruction_section(rep),
+        *_optional_sections(rep),
         ("Samples over time", _grids_html(rep)),
         ("Config", f"<pre>{_h(rep.config_text)}</pre>" if rep.config_text else f'<p class="missing">{DASH} (no config.yaml)</p>'),
     ]  # fmt: skip
