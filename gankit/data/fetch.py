@@ -9,18 +9,16 @@ fetch never leaves a file that later looks valid.
 from __future__ import annotations
 
 import hashlib
-import http.client
 import os
 import shutil
 import subprocess
 import tempfile
-import urllib.error
-import urllib.request
+import urllib.request  # noqa: F401 - the module gankit.utils.download calls (tests patch its urlopen)
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gankit.utils.progress import progress_bar
+from gankit.utils.download import stream_to
 
 from gankit.errors import DataError
 from gankit.utils.io import default_mode
@@ -183,20 +181,6 @@ def _copy_verified(src: Path, dest: Path, sha256: str) -> None:
         _install_verified(tmp, dest, sha256, str(src))
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def stream_to(url: str, path: Path, desc: str, progress: bool) -> str | None:
-    """Download ``url`` into ``path`` with a progress bar; the reason it failed (None: it worked)."""
-    try:
-        with urllib.request.urlopen(url, timeout=60) as resp, open(path, "wb") as out:
-            total = int(resp.headers.get("Content-Length") or 0) or None
-            with progress_bar(total=total, unit="B", unit_scale=True, desc=desc, disable=not progress) as bar:
-                while chunk := resp.read(1 << 20):
-                    out.write(chunk)
-                    bar.update(len(chunk))
-    except (urllib.error.URLError, http.client.HTTPException, OSError) as e:
-        return str(getattr(e, "reason", None) or e)
-    return None
 
 
 def _download(url: str, dest: Path, sha256: str, progress: bool, manual: str) -> None:

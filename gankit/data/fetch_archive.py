@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from gankit.errors import DataError
+from gankit.utils.download import stream_to
 from gankit.utils.io import default_mode
 
 PIX2PIX_URL = "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/{name}.tar.gz"
@@ -69,8 +70,6 @@ def by_hand(name: str, target: Path) -> str:
 
 
 def _download(url: str, dest: Path, name: str, target: Path, progress: bool) -> None:
-    from gankit.data.fetch import stream_to
-
     reason = stream_to(url, dest, Path(url).name, progress)
     if reason is not None:
         raise DataError(f"could not download {name} from {url} ({reason}). {by_hand(name, target)}")
