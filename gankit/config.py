@@ -52,6 +52,12 @@ class DataConfig(_Strict):
     no_flip: bool = False  # no random horizontal flip (a pair's A and B are always flipped together)
     channels_a: Literal[1, 3] | None = None  # channels of Batch.a / Batch.b (after direction, the repo's
     channels_b: Literal[1, 3] | None = None  # input_nc / output_nc); None: 3 for folders, 1 for fmnist-*
+    # Restoration (docs/data.md): super-resolution inputs and inpainting holes.
+    scale: Literal[2, 3, 4] | None = None  # SR upscaling factor of sr_folder / skimage-photos (None: 4 for photos);
+    # fmnist-sr2x / fmnist-sr4x fix theirs and refuse another
+    degradation: Literal["mixed", "pil", "opencv", "torch"] = "mixed"  # bicubic implementation making SR inputs;
+    # mixed: each training item's seed picks one, evaluation rotates through the three
+    mask: Literal["box", "stroke", "mixed"] = "mixed"  # fmnist-inpaint holes; mixed: box / strokes alternately
 
     @pydantic.field_validator("name")
     @classmethod

@@ -61,19 +61,72 @@ class Inference:
     def is_translator(self) -> bool:
         return self.signature.get("input_shape") is not None
 
-    @torch.no_grad()
-    def translate(self, images: torch.Tensor, batch_size: int = 64, device: str | torch.device = "cpu") -> torch.Tensor:
-        """uint8 (or float in [-1, 1]) N x C x H x W inputs -> uint8 outputs, for an image-to-image run."""
+    def _inputs(self, images: torch.Tensor, any_size: bool = False) -> torch.Tensor:
+        """uint8 (or float in [-1, 1]) N x C x H x W as float in [-1, 1], its channels checked."""
         if not self.is_translator:
             raise ConfigError(f"{self.path}: this {self.signature['task']} model generates from noise; use sample(), not translate().")
         want = self.signature["input_shape"]
         if images.dim() != 4 or images.shape[1] != want[0]:
             raise ConfigError(f"inputs must be N x {want[0]} x H x W (this model reads {want[0]}-channel images, "
                               f"{want[1]} x {want[2]} in training), got {tuple(images.shape)}.")  # fmt: skip
-        x = images.float() / 127.5 - 1 if images.dtype == torch.uint8 else images.float()
+        if not any_size and tuple(images.shape[2:]) != tuple(want[1:]) and self.signature["task"] == "stargan":
+            raise ConfigError(f"inputs must be {want[1]} x {want[2]} (this model's training size), got {tuple(images.shape[2:])}.")
+        return images.float() / 127.5 - 1 if images.dtype == torch.uint8 else images.float()
+
+    def _run(self, *inputs: torch.Tensor, batch_size: int, device: str | torch.device) -> torch.Tensor:
         self.module.to(device).eval()
-        outs = [self.module(chunk.to(device)).float().cpu() for chunk in x.split(batch_size)]
+        outs = [self.module(*(t.to(device) for t in chunk)).float().cpu() for chunk in zip(*(t.split(batch_size) for t in inputs))]
         return to_uint8(torch.cat(outs)) if outs else torch.empty(0, *self.signature["output_shape"], dtype=torch.uint8)
+
+    @torch.no_grad()
+    def translate(self, images: torch.Tensor, batch_size: int = 64, device: str | torch.device = "cpu",
+                  target_class: int | list[int] | torch.Tensor | None = None) -> torch.Tensor:  # fmt: skip
+        """uint8 (or float in [-1, 1]) N x C x H x W inputs -> uint8 outputs, for an image-to-image run.
+
+        ``target_class``: the domain to translate into, one for all or one per image (StarGAN runs)."""
+        x = self._inputs(images)
+        if self.signature["task"] == "stargan":
+            if target_class is None:
+                raise ConfigError(f"{self.path}: a StarGAN run translates into a chosen domain: give target_class "
+                                  f"(`--target-class K`, 0..{self.signature['num_classes'] - 1}).")  # fmt: skip
+            return self._run(x, self._check_classes(len(x), target_class), batch_size=batch_size, device=device)
+        if target_class is not None:
+            raise ConfigError(f"--target-class: this {self.signature['task']} run has no domains to choose (StarGAN runs do).")
+        if self.signature["task"] == "inpaint":
+            raise ConfigError(f"{self.path}: an inpainting run needs the hole's mask: use inpaint(images, masks) (`gankit inpaint`).")
+        return self._run(x, batch_size=batch_size, device=device)
+
+    @property
+    def scale(self) -> int | None:
+        """The upscaling factor of a super-resolution run (None otherwise)."""
+        return self.signature.get("scale")  # type: ignore[return-value]
+
+    @torch.no_grad()
+    def upscale(self, images: torch.Tensor, batch_size: int = 64, device: str | torch.device = "cpu") -> torch.Tensor:
+        """Low-res uint8 N x C x h x w -> uint8 N x C x (scale h) x (scale w). The networks are convolutional,
+        so any size works; training saw the signature's input size."""
+        if self.scale is None:
+            raise ConfigError(f"{self.path}: a {self.signature['task']} run does not upscale; train a super-resolution "
+                              "recipe (srresnet_fmnist_2x, srgan_fmnist_2x, esrgan_folder_4x).")  # fmt: skip
+        return self._run(self._inputs(images, any_size=True), batch_size=batch_size, device=device)
+
+    @torch.no_grad()
+    def inpaint(self, images: torch.Tensor, masks: torch.Tensor, batch_size: int = 64, device: str | torch.device = "cpu") -> torch.Tensor:
+        """uint8 N x C x H x W images and N x 1 x H x W masks (1 or 255 marks the hole; one mask may serve all)
+        -> uint8 completed images: pixels outside the hole are returned unchanged."""
+        if self.signature["task"] != "inpaint":
+            raise ConfigError(f"{self.path}: a {self.signature['task']} run does not inpaint; train the inpaint_fmnist recipe.")
+        x = self._inputs(images, any_size=True)
+        m = torch.as_tensor(masks)
+        if m.dim() == 3:
+            m = m[:, None]
+        if m.dim() != 4 or m.shape[1] != 1 or m.shape[2:] != x.shape[2:] or len(m) not in (1, len(x)):
+            raise ConfigError(f"masks must be N x 1 x {x.shape[2]} x {x.shape[3]} (one per image, or one for all), got {tuple(m.shape)}.")
+        m = (m > 0).float().expand(len(x), -1, -1, -1)
+        out = self._run(x, m, batch_size=batch_size, device=device)
+        if images.dtype == torch.uint8:  # known pixels exactly as given, not re-quantised
+            out = torch.where(m.bool().expand_as(out), out, images)
+        return out
 
     @property
     def is_style_based(self) -> bool:
@@ -150,6 +203,8 @@ def load(path: str | Path, prefer_ema: bool = True, direction: str | None = None
     except ConfigError as e:
         raise CheckpointError(f"{ckpt_path}: its recipe does not validate under this gankit ({e}).") from None
     net, signature = None, task.signature()
+    if direction == "AtoB" and getattr(task, "image_to_image", False) and not hasattr(task, "direction_network"):
+        direction = None  # a one-way image-to-image task (StarGAN): AtoB is its only direction
     if direction is not None:
         if not hasattr(task, "direction_network"):
             raise ConfigError(f"--direction: {ckpt_path} is a {signature['task']} run, which generates from noise; it has no directions.")

@@ -218,13 +218,16 @@ def _truncation_sweep(args: argparse.Namespace, target: Path) -> int:
 def _eval_translation(args: argparse.Namespace, gen) -> int:  # noqa: ANN001
     import json
 
+    from gankit.metrics import restoration_eval as rest
     from gankit.metrics.translation_eval import evaluate_translation
 
     out_dir = Path(args.out) if args.out else gen.path.parent.parent / "eval" / gen.path.name
     print(f"translating up to {args.n} held-out inputs with {gen.path} (step {gen.step}, {gen.weights})", file=sys.stderr)
-    report = evaluate_translation(gen, args.metrics, n=args.n, extractor=args.extractor, seed=args.seed, device=args.device,
-                                  out_dir=out_dir, inception_weights=args.inception_weights, lpips_weights=args.lpips_weights,
-                                  vgg_weights=args.vgg_weights)  # fmt: skip
+    evaluator = {"srgan": rest.evaluate_super_resolution, "inpaint": rest.evaluate_inpainting,
+                 "stargan": rest.evaluate_domains}.get(gen.signature["task"], evaluate_translation)  # fmt: skip
+    report = evaluator(gen, metrics=args.metrics, n=args.n, extractor=args.extractor, seed=args.seed, device=args.device,
+                       out_dir=out_dir, inception_weights=args.inception_weights, lpips_weights=args.lpips_weights,
+                       vgg_weights=args.vgg_weights)  # fmt: skip
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.format_table())
     if not args.json:
         print(f"report: {out_dir / 'report.json'}")

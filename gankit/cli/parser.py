@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     from gankit.cli.translate import add_parser as add_translate
 
     add_translate(sub, a, a.existing_dir("a run folder or checkpoint folder"))
+    from gankit.cli.restore import add_parsers as add_restore
+
+    add_restore(sub, a, a.existing_dir("a run folder or checkpoint folder"))
 
     p = sub.add_parser("latent", help="latent-space tools: interpolate, truncation, style-mix")
     lsub = p.add_subparsers(dest="latent_command", required=True, parser_class=a.Parser)

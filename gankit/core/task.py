@@ -52,6 +52,8 @@ class Task(ABC):
 
     #: Batch fields the task needs from its data source.
     needs: ClassVar[tuple[str, ...]] = ("x",)
+    #: Whether the inference module maps images to images (no in-loop FID from noise; `gankit eval` measures it).
+    image_to_image: ClassVar[bool] = False
 
     def __init__(self, cfg: Any, sample_shape: tuple[int, ...]) -> None:
         self.cfg = cfg

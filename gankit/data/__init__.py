@@ -12,6 +12,13 @@ Image-to-image translation data (``aligned``, ``unaligned``, ``single``, ``fmnis
 :func:`domain_shapes` gives both items' shapes and :func:`load_translation_pairs` the held-out images.
 ``FETCH_NAMES`` lists every name ``gankit data fetch`` accepts.
 
+Restoration data is translation data too: super-resolution pairs (``fmnist-sr2x``, ``fmnist-sr4x``,
+``sr_folder``, ``skimage-photos``) have ``a`` the low-resolution input and ``b`` the high-resolution target
+(:func:`sr_scale` gives the factor; :func:`downsample` / :func:`bicubic_upscale` the degradation and the
+classic baseline); ``fmnist-inpaint`` adds ``Batch.mask`` (1 = hole; :func:`make_masks`) and its held-out
+triples come from :func:`load_inpaint_triples`. ``fmnist-domains`` is Fashion-MNIST's classes as StarGAN's
+domains (``Batch.x``, ``Batch.c``).
+
 The ``fetch`` function is not re-exported here so that ``gankit.data.fetch`` stays the module
 (``mock.patch("gankit.data.fetch....")`` keeps working); use ``fetch_dataset`` or
 ``from gankit.data.fetch import fetch``.
@@ -29,7 +36,11 @@ from gankit.data.idx import load_idx_dataset, read_idx, write_idx
 from gankit.data.labels import CLASSES_FILE, balanced_weights, read_classes_json, select_items, write_classes_json
 from gankit.data.source import DataSource, LoaderSource, TensorSource
 from gankit.data.toy2d import MIXTURES, mixture_params, sample_mixture
-from gankit.data.translation import TranslationSource, TranslationSpec, domain_shapes, is_paired, load_translation_pairs
+from gankit.data.translation import (TranslationSource, TranslationSpec, domain_shapes, is_paired, load_inpaint_triples,
+                                     load_translation_pairs)  # fmt: skip
+from gankit.data.degrade import DEGRADATIONS, KERNELS, bicubic_upscale, downsample
+from gankit.data.masks import MASK_KINDS, make_masks
+from gankit.data.restore_builtin import sr_scale
 
 #: Every dataset name `gankit data fetch` accepts (for the CLI's choices).
 FETCH_NAMES: tuple[str, ...] = tuple(fetch_names())
@@ -42,6 +53,7 @@ __all__ = [
     "num_classes", "read_classes_json", "read_idx", "require_labels", "sample_mixture", "sample_shape",
     "select_items", "verify_file", "write_classes_json", "write_idx",
     "TranslationSource", "TranslationSpec", "domain_shapes", "fetch_names", "is_paired", "load_translation_pairs",
+    "DEGRADATIONS", "KERNELS", "MASK_KINDS", "bicubic_upscale", "downsample", "load_inpaint_triples", "make_masks", "sr_scale",
 ]  # fmt: skip
 
 

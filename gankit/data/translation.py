@@ -26,7 +26,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from gankit.core.batch import Batch
-from gankit.data.base import DataSpec, check_label_switches, data_spec
+from gankit.data.base import SOURCES, DataSpec, check_label_switches, data_spec
 from gankit.data.preprocess import Preprocess
 from gankit.data.source import _check_layout, _ResumableMixin, _to_float, epoch_generator, rank_batches
 from gankit.errors import DataError
@@ -61,7 +61,8 @@ def unpaired_keys(n_a: int, n_b: int, seed: int, epoch: int) -> torch.Tensor:
 
 
 class TranslationDataset(Dataset):
-    """Map-style: a key row of :meth:`epoch_keys` -> uint8 ``(a, b)`` (or ``a`` alone for ``single``).
+    """Map-style: a key row of :meth:`epoch_keys` -> uint8 ``(a, b)`` (or ``a`` alone for ``single``, or
+    ``(a, b, mask)`` for inpainting: mask uint8 (1, H, W) in {0, 1}, 1 = hole).
 
     Subclasses set ``num_items`` (the epoch length), ``shapes`` ({"a": (C, H, W), "b": ...}) and
     implement :meth:`epoch_keys` and :meth:`item`.
@@ -126,9 +127,12 @@ class TranslationSource(_ResumableMixin):
 
     def next_batch(self) -> Batch:
         batch = self._next_from_loader()
-        a, b = (batch[0], batch[1]) if isinstance(batch, (tuple, list)) else (batch, None)
+        parts = list(batch) if isinstance(batch, (tuple, list)) else [batch]
+        a, b, mask = (parts + [None, None])[:3]
         move = lambda t: _to_float(t.to(self.device, non_blocking=self._pin))  # noqa: E731
-        return Batch(a=move(a), b=None if b is None else move(b))
+        # A hole mask stays {0, 1} (1 = hole), as float on the device: it weighs and composites, it is no image.
+        m = None if mask is None else mask.to(self.device, non_blocking=self._pin).float()
+        return Batch(a=move(a), b=None if b is None else move(b), mask=m)
 
     def load_state_dict(self, state: dict[str, int]) -> None:
         self._set_state(state)
@@ -210,10 +214,8 @@ def translation_spec(cfg: Any) -> TranslationSpec:
     """The spec of ``cfg.name`` (a ``DataConfig``), or a DataError when it is not translation data."""
     spec = data_spec(cfg.name)
     if not isinstance(spec, TranslationSpec):
-        raise DataError(
-            f"data.name {cfg.name!r} has no A/B domains (image-to-image translation needs aligned, unaligned, "
-            f"single, fmnist-edges2items, fmnist-sandal2sneaker or fmnist-tshirt2shirt)."
-        )
+        names = [n for n in SOURCES.names() if isinstance(data_spec(n), TranslationSpec)]
+        raise DataError(f"data.name {cfg.name!r} has no A/B domains (image-to-image data is one of {', '.join(names)}).")
     return spec
 
 
@@ -234,3 +236,16 @@ def domain_shapes(cfg: Any) -> dict[str, tuple[int, ...]]:
 def is_paired(cfg: Any) -> bool:
     """Whether ``Batch.a[i]`` and ``Batch.b[i]`` belong together (pix2pix) or not (CycleGAN)."""
     return translation_spec(cfg).paired
+
+
+def load_inpaint_triples(cfg: Any, split: str = "test", limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Held-out inpainting items: (a masked, b full, mask) uint8 (N, C, H, W), (N, C, H, W), (N, 1, H, W).
+
+    ``a`` is ``b`` with the hole (mask == 1) set to 128; the masks are fixed per item index, so every
+    call (and every evaluated model) sees the same holes. A DataError for data without hole masks.
+    """
+    spec = translation_spec(cfg)
+    load = getattr(spec, "load_masked", None)
+    if load is None:
+        raise DataError(f"data.name {cfg.name!r} has no hole masks; inpainting evaluation needs fmnist-inpaint.")
+    return load(cfg, split, limit)

@@ -20,7 +20,9 @@ Rules (names as in :data:`~gankit.diagnostics.thresholds.RULES`):
 * ``augmentation_saturated`` -- ADA's probability p (``d_ada_p``) at or above 0.8 over the whole
   window: D overfits the reals even though most of what it sees is augmented;
 * ``path_length_unstable`` -- StyleGAN2's path-length term outweighs G's adversarial loss over the
-  whole window, or the mean path length grew several-fold from the previous window.
+  whole window, or the mean path length grew several-fold from the previous window;
+* ``reconstruction_drift`` and ``domains_ignored`` -- the image-to-image rules, in
+  :mod:`gankit.diagnostics.checks_restoration`.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from collections.abc import Callable, Mapping
 from statistics import median
 from typing import Any
 
+from gankit.diagnostics.checks_restoration import RESTORATION_RULES
 from gankit.diagnostics.context import RuleContext
 from gankit.diagnostics.records import Finding, History, detrended_std, finite, fmt, num, series, slope, steps
 from gankit.diagnostics.remedies import (
@@ -311,6 +314,7 @@ def check_path_length(h: History, ctx: RuleContext) -> Finding | None:
 
 
 TRAIN_RULES: dict[str, Rule] = {
+    **RESTORATION_RULES,
     "augmentation_saturated": check_augmentation_saturated,
     "nan": check_nan,
     "path_length_unstable": check_path_length,

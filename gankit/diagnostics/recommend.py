@@ -25,7 +25,8 @@ import yaml
 from gankit.errors import ConfigError
 from gankit.core.registry import did_you_mean
 
-TASKS = ("generate", "generate-conditional", "translate-paired", "translate-unpaired", "super-resolve", "augment")
+TASKS = ("generate", "generate-conditional", "translate-paired", "translate-unpaired", "super-resolve", "inpaint", "edit-domains",
+         "augment")
 #: Below this many training images D memorises the data and overpowers G (Karras et al. 2020,
 #: "Training GANs with limited data"; Zhao et al. 2020, "Differentiable augmentation").
 SMALL_DATA = 10_000
@@ -47,7 +48,11 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "cyclegan": ("cyclegan_sandal2sneaker", "cyclegan*"),
     "pix2pix_folder": ("pix2pix_folder*",),
     "cyclegan_folder": ("cyclegan_folder*",),
-    "srgan": ("esrgan*", "srgan*"),
+    "srgan": ("srgan_fmnist_2x", "srgan*", "esrgan*"),
+    "srgan_folder": ("esrgan_folder*", "*sr*folder*"),
+    "srresnet": ("srresnet*",),
+    "inpaint": ("inpaint_fmnist", "inpaint*"),
+    "stargan": ("stargan_fmnist_domains", "stargan*"),
     # measured best first (docs/benchmarks.md, class-conditional section)
     "conditional": ("tacgan_fashion_mnist", "acgan_fashion_mnist", "cgan_fashion_mnist", "tacgan*", "acgan*", "cgan*", "projection*",
                     "biggan*", "*conditional*"),
@@ -59,6 +64,8 @@ _MISSING = {  # family -> (what it is, what it is the standard for)
     "pix2pix": ("Pix2Pix", "paired image-to-image translation (U-Net generator, PatchGAN discriminator, L1 + adversarial loss)"),
     "cyclegan": ("CycleGAN", "unpaired translation (two generators with a cycle-consistency loss)"),
     "srgan": ("SRGAN/ESRGAN", "super-resolution (residual generator, perceptual + adversarial loss)"),
+    "inpaint": ("A context encoder with a global + local D", "inpainting (filling a masked hole)"),
+    "stargan": ("StarGAN", "multi-domain editing (one generator, the target domain as a label)"),
     "conditional": ("A class-conditional GAN (cGAN / AC-GAN / TAC-GAN)", "data augmentation: it generates labelled samples of a chosen class"),
 }
 _MISSING_SHORT = {"conditional": "class-conditional"}
@@ -209,6 +216,41 @@ def _translation(b: _Builder, family: str, what: str, data_size: int) -> Recomme
     return b.done(name)
 
 
+_RESTORE = {  # task -> (family, what it does, how to apply it, what `gankit eval` reports)
+    "super-resolve": ("srgan", "maps low- to high-resolution images", "gankit upscale RUN --input LOWRES --out DIR",
+                      "PSNR, SSIM and FID against bicubic upsampling"),
+    "inpaint": ("inpaint", "fills masked holes", "gankit inpaint RUN --input IMG --mask MASK.png --out DIR",
+                "hole PSNR and L1 against mean fill and OpenCV's Telea inpainting"),
+    "edit-domains": ("stargan", "translates an image into any of several domains", "gankit translate RUN --input IMG --out DIR --target-class K",
+                     "the target-class rate and FID per domain, and the reconstruction L1"),
+}  # fmt: skip
+
+
+def _restoration(b: _Builder, task: str, data_size: int, realtime: bool) -> Recommendation:
+    family, what, usage, measures = _RESTORE[task]
+    name = b.has(family)
+    if not name:
+        b.missing(family)
+        b.reasons.append(f"No existing recipe {what}, so none is recommended.")
+        return b.done(None)
+    b.reasons.append(f"{name}: {_MISSING[family][0]} is the standard for {_MISSING[family][1]}.")
+    if family == "srgan":
+        b.alt(b.has("srresnet"), b.has("srgan_folder"))
+        b.reasons.append("SRGAN trades pixel accuracy for realism (lower PSNR, better FID); for the highest PSNR train the "
+                         f"SRResNet baseline{' ' + b.has('srresnet') if b.has('srresnet') else ''} (no D).")  # fmt: skip
+        if b.has("srgan_folder"):
+            b.reasons.append(f"For your own photos (a folder of high-resolution images, data.name: sr_folder) start from "
+                             f"{b.has('srgan_folder')} and set data.root; it is sized for a GPU.")  # fmt: skip
+        if realtime:
+            b.reasons.append("--realtime: keep the generator light (model.generator.n_blocks: 4, base_channels: 32).")
+    if family == "stargan":
+        b.reasons.append("It needs labelled images: one subfolder per domain (data.name: folder) or Fashion-MNIST's classes.")
+    if data_size < SMALL_DATA and family != "stargan":
+        b.reasons.append(f"{data_size} images is small: train on random crops (data.crop: random) so each image gives many examples.")
+    b.reasons.append(f"`{usage}` applies it; `gankit eval RUN` reports {measures}.")
+    return b.done(name)
+
+
 def recommend(
     task: str,
     data_size: int,
@@ -235,11 +277,8 @@ def recommend(
         return _translation(b, "pix2pix", "translates paired images", data_size)
     if task == "translate-unpaired":
         return _translation(b, "cyclegan", "translates between unpaired domains", data_size)
-    if task == "super-resolve":
-        rec = _translation(b, "srgan", "maps low- to high-resolution images", data_size)
-        if realtime:
-            rec.reasons.append("For real-time upscaling use a light generator (few residual blocks).")
-        return rec
+    if task in ("super-resolve", "inpaint", "edit-domains"):
+        return _restoration(b, task, data_size, realtime)
 
     name: str | None = None
     if task in ("augment", "generate-conditional"):

@@ -78,6 +78,6 @@ PL_DOMINATES_FACTOR = 1.0
 PL_GROWTH_FACTOR = 4.0
 
 RULES = ("overpowering", "vanishing_gradients", "mode_collapse", "labels_ignored", "oscillation", "nan", "augmentation_saturated",
-         "path_length_unstable")
+         "path_length_unstable", "reconstruction_drift", "domains_ignored")
 LOSS_KEYS = ("d_loss", "g_loss", "d_total", "g_total")
 GRAD_KEYS = ("grad_norm_d", "grad_norm_g")

@@ -80,6 +80,8 @@ class EvalContext:
         self.generator = generator  # a gankit.load() Inference, for metrics of the generator itself (ppl)
         self.targets: torch.Tensor | None = None  # uint8, row i the target of sample i (translation metrics)
         self.target_class: int | None = None  # the class translated images should have (target_class)
+        self.masks: torch.Tensor | None = None  # bool N x 1 x H x W, True in the hole, row i sample i's (hole_l1, hole_psnr)
+        self.crop_border: int = 0  # pixels cut from each side before psnr_y / ssim_y (super-resolution: the scale)
         self.extractor, self.ref, self.train_ref, self.n, self.seed, self.device = extractor, ref, train_ref, n, seed, device
         self.out, self.mixture, self.inception_weights, self.data_root = out, mixture, inception_weights, data_root
         self.batch_size, self.cache, self.progress, self.cas_epochs = batch_size, cache, progress, cas_epochs

@@ -20,6 +20,10 @@ and, for class-conditional samples with ``labels`` (the class each sample was ge
 ``cas``               Classification Accuracy Score (train on samples, test on real) and its real twin
 ===================== =============================================================================
 
+and, compared row by row with their own ``targets`` (image-to-image translation and restoration):
+``l1``, ``psnr``, ``ssim``, ``lpips``; ``psnr_y`` / ``ssim_y`` (super-resolution: BT.601 Y of RGB,
+``crop_border``); ``hole_l1`` / ``hole_psnr`` (inpainting: the hole of ``masks`` only).
+
 Generated images are the first ``n`` of ``samples`` (with labels, taken round-robin over the
 classes, see :func:`gankit.metrics.labels.first_n_per_class`); the reference is a seeded random subset of
 ``n`` reference images (all if it has fewer). Reference statistics are cached (see
@@ -80,6 +84,8 @@ def evaluate(
     generator: Any = None,
     targets: torch.Tensor | np.ndarray | None = None,
     target_class: int | None = None,
+    masks: torch.Tensor | np.ndarray | None = None,
+    crop_border: int = 0,
     ppl_similarity: str = "auto",
     lpips_weights: str | Path | None = None,
     vgg_weights: str | Path | None = None,
@@ -118,6 +124,9 @@ def evaluate(
         targets: uint8 images aligned with ``samples`` (row i is sample i's own target), for the ``aligned``
             metrics of translation (``l1``, ``psnr``, ``ssim``, ``lpips``).
         target_class: the Fashion-MNIST class translated images should have (``target_class``).
+        masks: hole masks aligned with ``samples`` (N x 1 x H x W, 1 marking the hole, 0/1 of any dtype), for the
+            inpainting metrics ``hole_l1`` and ``hole_psnr`` (which also need ``targets``).
+        crop_border: pixels cut from every side before ``psnr_y`` / ``ssim_y`` (super-resolution: the scale).
         ppl_similarity: the network of ``ppl``: ``"auto"`` (fmnist features for 1x28x28 images, else pixels),
             ``"fmnist"``, ``"pixels"`` or ``"lpips"`` (LPIPS-VGG v0.1, the StyleGAN paper's; needs both files below).
         lpips_weights, vgg_weights: LPIPS v0.1's lin-layer file (``vgg.pth``) and torchvision's VGG16 state dict
@@ -181,6 +190,7 @@ def evaluate(
         else:
             ctx.x = x[:n]
         ctx.targets, ctx.target_class = _aligned_targets(targets, ctx.x, wanted), target_class
+        ctx.masks, ctx.crop_border = _aligned_masks(masks, ctx.x, wanted), _crop_border(crop_border, ctx.x)
         _prepare_images(ctx, wanted)
     for spec in wanted:
         spec.run(ctx)
@@ -202,6 +212,28 @@ def _aligned_targets(targets: Any, x: torch.Tensor, wanted: list[MetricSpec]) ->
         raise GankitError(f"targets must be uint8 N x {' x '.join(map(str, x.shape[1:]))} with at least {len(x)} rows (one per sample), "
                           f"got {t.dtype} {tuple(t.shape)}.")  # fmt: skip
     return t[: len(x)]
+
+
+def _aligned_masks(masks: Any, x: torch.Tensor, wanted: list[MetricSpec]) -> torch.Tensor | None:
+    """``masks`` as bool (True in the hole), cut to the samples used and checked against them."""
+    from gankit.metrics.registry import NEEDS_MASKS
+    from gankit.metrics.restoration import as_hole_mask
+
+    if masks is None:
+        needing = [s.name for s in wanted if s.name in NEEDS_MASKS]
+        if needing:
+            raise GankitError(f"{', '.join(needing)}: measure the hole only; pass masks= (N x 1 x H x W, 1 marking the hole, "
+                              "aligned with the samples).")  # fmt: skip
+        return None
+    return as_hole_mask(masks, len(x), tuple(x.shape[-2:]))
+
+
+def _crop_border(crop_border: int, x: torch.Tensor) -> int:
+    c = int(crop_border)
+    if c != crop_border or c < 0 or 2 * c >= min(x.shape[-2:]):
+        raise GankitError(f"crop_border must be an integer in 0..{(min(x.shape[-2:]) - 1) // 2} for {x.shape[-2]} x {x.shape[-1]} images; "
+                          f"got {crop_border!r}.")  # fmt: skip
+    return c
 
 
 def _labels_for(samples: Any, labels: Any, wanted: list[MetricSpec], report: EvalReport) -> torch.Tensor | None:

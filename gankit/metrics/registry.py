@@ -10,7 +10,8 @@ it adds :class:`~gankit.metrics.protocol.MetricResult` s to ``ctx.report``). Inp
                     (``class_consistency``, ``intra_fid``, ``cas``); without labels they are an error
 ``pairs``           generated images compared with real images, the reference (``fid``, ``kid``, ...)
 ``aligned``         generated images compared row by row with their own targets (``l1``, ``psnr``,
-                    ``ssim``, ``lpips``: image-to-image translation); without targets they are an error
+                    ``ssim``, ``lpips``: image-to-image translation; ``psnr_y``, ``ssim_y``, ``hole_l1``,
+                    ``hole_psnr``: restoration, the hole ones also need masks); without targets they are an error
 ``points``          2D point samples (``coverage``); the only kind that applies to points
 ``generator``       the generator itself (``ppl``: it generates along latent paths); a run folder only
 =================== =============================================================================
@@ -165,10 +166,22 @@ METRICS.add("ssim", "aligned", "structural similarity to each output's target (t
 METRICS.add("lpips", "aligned", "LPIPS-VGG v0.1 distance to each output's target (weights by path)", "gankit.metrics.translation:report_lpips", features="none")
 METRICS.add("target_class", "samples", "fraction of outputs the Fashion-MNIST classifier assigns to the target domain's class", "gankit.metrics.translation:report_target_class", features="fmnist")
 
+METRICS.add("psnr_y", "aligned", "PSNR to each output's target on the BT.601 Y channel of RGB (gray as is), crop_border cut, dB",
+            "gankit.metrics.restoration:report_psnr_y", features="none")
+METRICS.add("ssim_y", "aligned", "SSIM to each output's target on the BT.601 Y channel of RGB (gray as is), crop_border cut, valid 11x11 window",
+            "gankit.metrics.restoration:report_ssim_y", features="none")
+METRICS.add("hole_l1", "aligned", "mean absolute error over the hole pixels of masks= only, [0, 1] scale, mean over images (inpainting)",
+            "gankit.metrics.restoration:report_hole_l1", features="none")
+METRICS.add("hole_psnr", "aligned", "PSNR from each image's hole-pixel MSE (masks=), dB, mean over images (inpainting)",
+            "gankit.metrics.restoration:report_hole_psnr", features="none")
+
+#: The ``aligned`` metrics that also need hole masks (``evaluate(masks=...)``).
+NEEDS_MASKS = frozenset({"hole_l1", "hole_psnr"})
+
 
 def metric_names() -> list[str]:
     """Names of every registered metric, in report order."""
     return METRICS.names()
 
 
-__all__ = ["FEATURES", "INPUTS", "METRICS", "MetricRegistry", "MetricSpec", "metric_names"]
+__all__ = ["FEATURES", "INPUTS", "METRICS", "NEEDS_MASKS", "MetricRegistry", "MetricSpec", "metric_names"]

@@ -14,6 +14,16 @@ in the same registry, so ``model.generator.name`` picks them too, but they map a
 :func:`build_generator` refuses them and :func:`build_translator` refuses noise-to-image families,
 each naming the families that fit. The ``patchgan`` D returns a *map* of patch logits
 (N, 1, h, w); the adversarial losses average over it.
+
+Restoration builds on the same call. Super-resolution generators (``srresnet``, SRGAN's; ``rrdb``,
+ESRGAN's) get an output shape ``scale`` times the input's, and read the scale from the two shapes;
+the ``srgan_d`` D returns one logit per image (N,). Inpainting wraps a translator built for C + 1
+channels in :class:`gankit.models.inpainting.Inpainter` (``G(x, mask)``: masked image + mask in, the
+hole composited into x out; ``completion_net`` is Iizuka et al.'s core) and its ``global_local`` D is
+called ``D(x, mask)``. StarGAN wraps one built for C + K channels in
+:class:`gankit.models.stargan.StarGenerator` (``G(x, c)``, c the target domains); its ``stargan_d``
+returns ``(patch logits (N, 1, h, w), domain logits (N, K))``. Modules are found by the registry
+(every module of this package is imported on first use), so none is imported here.
 """
 
 from __future__ import annotations

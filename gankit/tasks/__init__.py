@@ -23,6 +23,15 @@ def task_options(cfg: Any, defaults: dict[str, Any]) -> dict[str, Any]:
     return {**defaults, **given}
 
 
+def refuse_relativistic(loss: Any, task: str) -> None:
+    """A relativistic loss (``ragan``) needs D's real scores in the G step, which only ``srgan`` passes."""
+    if getattr(loss, "relativistic", False):
+        from gankit.core.errors import ConfigError
+
+        raise ConfigError(f"loss: {type(loss).__name__} is relativistic (its G loss needs D's scores on real images), which only "
+                          f"task srgan (ESRGAN) supports; task {task} takes nonsaturating, lsgan, hinge, wgan_gp, ...")  # fmt: skip
+
+
 def build_task(cfg: Any, sample_shape: tuple[int, ...], **known: Any) -> Task:
     """``known``: what a checkpoint recorded (``class_names``), so loading needs no training data."""
     return TASKS.get(cfg.task.name, "task.name")(cfg, tuple(sample_shape), **known)

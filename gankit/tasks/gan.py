@@ -31,7 +31,7 @@ from gankit.core.phase import Phase, PhaseContext, Terms, lazy_ratio
 from gankit.core.task import OptimizerSpec, Signature, Task, TaskEnv
 from gankit.models import build_discriminator, build_generator
 from gankit.objectives import build_loss
-from gankit.tasks import TASKS, task_options
+from gankit.tasks import TASKS, refuse_relativistic, task_options
 from gankit.tricks import Assembly, StepContext, Trick, TrickEnv, build_tricks
 
 
@@ -49,6 +49,7 @@ class GAN(Task):
         super().__init__(cfg, sample_shape)
         self.options = task_options(cfg, self.OPTIONS)
         self.loss = build_loss(cfg.loss.name, cfg.loss.params)
+        refuse_relativistic(self.loss, cfg.task.name)
         self.tricks = build_tricks(cfg.regularizers)
         self.names = [_term_name(t, s.name) for t, s in zip(self.tricks, cfg.regularizers)]
         dup = sorted({n for n in self.names if self.names.count(n) > 1})

@@ -74,10 +74,7 @@ class Pix2Pix(Translation):
         batch.require("a", "b", task="pix2pix")
         ctx.scratch["fake"] = fake = ctx.nets["G"](batch.a)
         real_s, fake_s = self._scores(ctx.nets["D"], batch.a, batch.b), self._scores(ctx.nets["D"], batch.a, fake.detach())
-        if ctx.want_stats:
-            rs, fs = real_s.detach(), fake_s.detach()
-            acc_r, acc_f = self.loss.accuracy(rs, fs)
-            ctx.stats |= {"d_real": self.loss.prob(rs).mean(), "d_fake": self.loss.prob(fs).mean(), "acc_real": acc_r, "acc_fake": acc_f}
+        self.d_stats(ctx, real_s, fake_s)
         return {"loss": self.loss.d_loss(real_s, fake_s)}
 
     def _g_loss(self, ctx: PhaseContext, batch: Batch) -> Terms:

@@ -18,7 +18,7 @@ from gankit.core.errors import ConfigError
 from gankit.core.task import Signature, Task
 from gankit.models import build_discriminator, build_translator
 from gankit.objectives import build_loss
-from gankit.tasks import task_options
+from gankit.tasks import refuse_relativistic, task_options
 
 #: Held-out inputs in the in-loop grid (one row each).
 PREVIEW_ROWS = 8
@@ -31,6 +31,9 @@ class Translation(Task):
     #: ``--direction`` of ``gankit translate`` -> the network doing it.
     DIRECTIONS: ClassVar[dict[str, str]] = {"AtoB": "G"}
     paired: ClassVar[bool] = True
+    image_to_image = True
+    #: Whether the task passes D's real scores to a relativistic G loss (super-resolution does).
+    relativistic_ok: ClassVar[bool] = False
 
     def __init__(self, cfg: Any, sample_shape: tuple[int, ...], **known: Any) -> None:
         from gankit.data import domain_shapes, is_paired
@@ -51,6 +54,8 @@ class Translation(Task):
         self.shape_a, self.shape_b = tuple(shapes["a"]), tuple(shapes["b"])
         self.options = task_options(cfg, self.OPTIONS)
         self.loss = build_loss(cfg.loss.name, cfg.loss.params)
+        if not self.relativistic_ok:
+            refuse_relativistic(self.loss, name)
         self._preview: tuple[torch.Tensor, torch.Tensor | None] | None = None
 
     # ------------------------------------------------------------------ networks
@@ -81,6 +86,16 @@ class Translation(Task):
         return Signature(task=self.cfg.task.name, z_dim=0, num_classes=0, input_shape=list(self.shape_a),
                          output_shape=list(self.shape_b), value_range=[-1.0, 1.0], output="image")  # fmt: skip
 
+    def d_stats(self, ctx: Any, real_s: torch.Tensor, fake_s: torch.Tensor) -> None:
+        """D(x) of real and fake and D's accuracies, logged on the steps that want them."""
+        if not ctx.want_stats:
+            return
+        rs, fs = real_s.detach(), fake_s.detach()
+        acc_r, acc_f = self.loss.accuracy(rs, fs)
+        # a relativistic D's probabilities are of "real is more real than the average fake" (and back)
+        pr, pf = self.loss.relative_probs(rs, fs) if getattr(self.loss, "relativistic", False) else (self.loss.prob(rs), self.loss.prob(fs))
+        ctx.stats |= {"d_real": pr.mean(), "d_fake": pf.mean(), "acc_real": acc_r, "acc_fake": acc_f}
+
     # ------------------------------------------------------------------ the in-loop picture
 
     def preview_inputs(self) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -109,7 +124,7 @@ class Translation(Task):
         for m in nets.values():
             m.eval()
         try:
-            cols = [a, *self.preview_columns(nets, a, b)]
+            cols = [self.preview_input_column(a), *self.preview_columns(nets, a, b)]
         finally:
             for n, m in nets.items():
                 m.train(modes[n])
@@ -120,3 +135,7 @@ class Translation(Task):
     def preview_width(self) -> int:
         """Images per grid row."""
         return 3
+
+    def preview_input_column(self, a: torch.Tensor) -> torch.Tensor:
+        """The input as the grid shows it (a super-resolution task enlarges it to the output's size)."""
+        return a

@@ -38,9 +38,11 @@ def choose_extractor(cfg: Config, shape: tuple[int, ...]) -> str | None:
 
 
 def _fid_runs(cfg: Config) -> bool:
+    from gankit.tasks import TASKS
+
     spec = data_spec(cfg.data.name)
-    if cfg.eval.fid == "off" or spec.kind == "vector":
-        return False
+    if cfg.eval.fid == "off" or spec.kind == "vector" or getattr(TASKS.get(cfg.task.name), "image_to_image", False):
+        return False  # an image-to-image task is measured by `gankit eval` on its held-out inputs
     return choose_extractor(cfg, spec.sample_shape(cfg.data)) is not None and default_reference(cfg) is not None
 
 
@@ -73,7 +75,7 @@ class EvalHook(Hook):
     def on_start(self, run: RunView) -> None:
         shape = run.sample_shape
         ec = self.cfg.eval
-        if ec.fid == "off":
+        if ec.fid == "off" or run.signature.get("input_shape"):  # image-to-image: measured by `gankit eval`
             return
         if self.mixture:
             self.enabled = True

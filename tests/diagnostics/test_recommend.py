@@ -116,9 +116,20 @@ def test_translation_without_its_recipes_says_so(tmp_path):
     assert rec.recipe is None and any("Pix2Pix" in r and "recipe yet" in r for r in rec.reasons)
 
 
-@pytest.mark.parametrize("task,missing", [("super-resolve", "SRGAN")])
-def test_tasks_without_a_recipe_say_plainly_there_is_none(task, missing):
+@pytest.mark.parametrize("task,recipe,usage", [("super-resolve", "srgan_fmnist_2x", "gankit upscale"),
+                                               ("inpaint", "inpaint_fmnist", "gankit inpaint"),
+                                               ("edit-domains", "stargan_fmnist_domains", "--target-class")])
+def test_restoration_tasks_pick_their_recipe(task, recipe, usage):
     rec = recommend(task, 20_000, configs_dir=CONFIGS)
+    assert rec.recipe == recipe and any(usage in r for r in rec.reasons)
+    if task == "super-resolve":
+        assert "srresnet_fmnist_2x" in rec.alternatives and "esrgan_folder_4x" in rec.alternatives
+
+
+@pytest.mark.parametrize("task,missing", [("super-resolve", "SRGAN"), ("inpaint", "context encoder"), ("edit-domains", "StarGAN")])
+def test_tasks_without_a_recipe_say_plainly_there_is_none(task, missing, tmp_path):
+    (tmp_path / "dcgan_fashion_mnist.yaml").write_text((CONFIGS / "dcgan_fashion_mnist.yaml").read_text())
+    rec = recommend(task, 20_000, configs_dir=tmp_path)
     assert rec.recipe is None and rec.path is None and rec.settings == []
     assert any(missing in r and "no" in r and "recipe yet" in r for r in rec.reasons)
     assert "none of gankit's recipes fits" in format_recommendation(rec)

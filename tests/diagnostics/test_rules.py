@@ -371,7 +371,7 @@ def test_engine_validates_its_arguments():
     only = RuleEngine(RuleContext(), window=W, rules=["nan"])
     assert feed_all(only, [overpowering(10 * i, i) for i in range(W)]) == []
     assert set(RULES) == {"overpowering", "vanishing_gradients", "mode_collapse", "labels_ignored", "oscillation", "nan",
-                          "augmentation_saturated", "path_length_unstable"}
+                          "augmentation_saturated", "path_length_unstable", "reconstruction_drift", "domains_ignored"}
 
 
 def test_finding_message_layout():

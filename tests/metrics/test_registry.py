@@ -20,27 +20,29 @@ REPORT_ORDER = [
 
 
 NAMES = ["fid", "kid", "pr", "is", "classes", "coverage", "memorization", "class_consistency", "intra_fid", "cas", "ppl",
-         "l1", "psnr", "ssim", "lpips", "target_class"]
+         "l1", "psnr", "ssim", "lpips", "target_class", "psnr_y", "ssim_y", "hole_l1", "hole_psnr"]
 
 
 def test_names_inputs_and_descriptions():
     assert metric_names() == NAMES
     assert gm.METRICS is METRICS and gm.metric_names() == metric_names()
-    assert list(METRICS) == metric_names() and len(METRICS) == 16 and "fid" in METRICS and "fdi" not in METRICS
+    assert list(METRICS) == metric_names() and len(METRICS) == 20 and "fid" in METRICS and "fdi" not in METRICS
     inputs = {s.name: s.inputs for s in METRICS.specs()}
     assert inputs == {"fid": "pairs", "kid": "pairs", "pr": "pairs", "is": "samples", "classes": "samples",
                       "coverage": "points", "memorization": "pairs", "class_consistency": "samples+labels",
                       "intra_fid": "samples+labels", "cas": "samples+labels", "ppl": "generator", "l1": "aligned",
-                      "psnr": "aligned", "ssim": "aligned", "lpips": "aligned", "target_class": "samples"}  # fmt: skip
+                      "psnr": "aligned", "ssim": "aligned", "lpips": "aligned", "target_class": "samples",
+                      "psnr_y": "aligned", "ssim_y": "aligned", "hole_l1": "aligned", "hole_psnr": "aligned"}  # fmt: skip
     assert [s.name for s in METRICS.specs() if s.needs_labels] == ["class_consistency", "intra_fid", "cas"]
     features = {s.name: s.features for s in METRICS.specs() if s.features != "extractor"}
     assert features == {"classes": "fmnist", "class_consistency": "fmnist", "coverage": "none", "cas": "none", "ppl": "none",
-                        "l1": "none", "psnr": "none", "ssim": "none", "lpips": "none", "target_class": "fmnist"}
+                        "l1": "none", "psnr": "none", "ssim": "none", "lpips": "none", "target_class": "fmnist",
+                        "psnr_y": "none", "ssim_y": "none", "hole_l1": "none", "hole_psnr": "none"}
     for s in METRICS.specs():
         assert s.inputs in INPUTS and s.features in FEATURES and s.description and "\n" not in s.description
         assert callable(s.resolve())  # every "module:function" imports
     lines = METRICS.describe().splitlines()
-    assert len(lines) == 16 and len({line.index(s.description) for line, s in zip(lines, METRICS.specs())}) == 1  # aligned
+    assert len(lines) == 20 and len({line.index(s.description) for line, s in zip(lines, METRICS.specs())}) == 1  # aligned
 
 
 def test_unknown_names_suggest_close_matches(random_images):
