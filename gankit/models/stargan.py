@@ -55,6 +55,26 @@ class StarGenerator(nn.Module):
         if num_classes < 2:
             raise ConfigError(f"{G_PATH}: StarGAN translates between domains, so at least 2 are needed; got {num_classes}.")
         self.core, self.num_classes = core, num_classes
+        self._check_label_reaches_output()
+
+    @torch.no_grad()
+    def _check_label_reaches_output(self) -> None:
+        """Refuse a core that cannot see the label: constant one-hot planes behind a reflection-padded
+        convolution and instance norm are subtracted exactly, so G(x, c) would be the same for every c."""
+        shape = getattr(self.core, "in_shape", None)
+        if shape is None:
+            return
+        mode = self.core.training
+        self.core.eval()
+        try:
+            x = torch.randn(1, shape[0] - self.num_classes, *shape[1:], generator=torch.Generator().manual_seed(0))
+            outs = [self.core(self.condition(x, torch.tensor([k]))) for k in (0, 1)]
+        finally:
+            self.core.train(mode)
+        if float((outs[0] - outs[1]).abs().max()) < 1e-6:
+            raise ConfigError(f"{G_PATH}: this {type(self.core).__name__} erases the target domain: the one-hot planes are "
+                              "constant, and its normalisation subtracts them. Use first_padding: zero (StarGAN's G) "
+                              "for resnet_translator, or norm: batch.")  # fmt: skip
 
     @classmethod
     def build(

@@ -7,6 +7,10 @@ padding around the 7x7 and residual convolutions avoids border artefacts; Instan
 affine parameters, as the reference code) and ReLU after every convolution but the last.
 ``n_blocks`` defaults to the paper's choice: 6 below 256 px, 9 at 256 px and above.
 
+``first_padding: zero`` pads the first 7x7 convolution with zeros, as StarGAN's G does: a label
+tiled over the image as constant planes is a constant after a reflection-padded convolution, which
+instance norm then subtracts exactly; zero padding makes it vary near the border, so it survives.
+
 Named ``resnet_translator`` because ``resnet`` is already the SNGAN/BigGAN noise-to-image family;
 this one maps an image to an image (``forward(x)``), like ``unet``.
 
@@ -66,6 +70,7 @@ class ResNetTranslator(nn.Module):
         norm: TranslationNorm = "instance",
         upsample: Literal["transposed", "resize"] = "transposed",
         dropout: float = 0.0,
+        first_padding: Literal["reflect", "zero"] = "reflect",
     ) -> None:
         super().__init__()
         c_in, h, w = image_shape(in_shape, G_PATH, "resnet_translator", "takes")
@@ -84,11 +89,13 @@ class ResNetTranslator(nn.Module):
             raise ConfigError(f"{G_PATH}.n_blocks: 0 or more residual blocks (6 for 128 px, 9 for 256 px), got {n_blocks}.")
         if not 0.0 <= dropout < 1.0:
             raise ConfigError(f"{G_PATH}.dropout: a probability in [0, 1), got {dropout}.")
+        if first_padding not in ("reflect", "zero"):
+            raise ConfigError(f"{G_PATH}.first_padding: reflect (CycleGAN) or zero (StarGAN), got {first_padding!r}.")
         self.in_shape, self.out_shape, self.n_blocks = (c_in, h, w), (c_out, h, w), blocks
         bias = norm == "none"
         ch = base_channels
         layers: list[nn.Module] = [
-            nn.ReflectionPad2d(3),
+            nn.ReflectionPad2d(3) if first_padding == "reflect" else nn.ZeroPad2d(3),
             nn.Conv2d(c_in, ch, 7, bias=bias),
             translation_norm(norm, ch),
             nn.ReLU(),

@@ -24,11 +24,29 @@ def test_generator_concatenates_tiled_one_hot_domains():
 
 
 def test_built_generator_translates_per_domain():
-    G = StarGenerator.build("resnet_translator", {"base_channels": 4, "n_blocks": 1}, (1, 28, 28), 10).eval()
+    G = StarGenerator.build("resnet_translator", {"base_channels": 4, "n_blocks": 1, "first_padding": "zero"}, (1, 28, 28), 10).eval()
     assert G.num_classes == 10 and G.core.in_shape == (11, 28, 28) and G.core.out_shape == (1, 28, 28)
     x = torch.randn(2, 1, 28, 28)
-    a, b = G(x, torch.tensor([0, 0])), G(x, torch.tensor([0, 5]))
-    assert a.shape == (2, 1, 28, 28) and torch.equal(a[0], b[0]) and not torch.equal(a[1], b[1])
+    with torch.no_grad():
+        a, b = G(x, torch.tensor([0, 0])), G(x, torch.tensor([0, 5]))
+    assert a.shape == (2, 1, 28, 28) and torch.equal(a[0], b[0])
+    assert float((a[1] - b[1]).abs().max()) > 1e-3  # the domain really changes the output, not float noise
+
+
+def test_a_core_that_erases_the_domain_is_refused():
+    """Reflection padding keeps the one-hot planes constant after the first convolution, and instance
+    norm subtracts a per-channel constant exactly: every domain would give the same image."""
+    from gankit.models import build_translator
+
+    core = build_translator("resnet_translator", {"base_channels": 4, "n_blocks": 1}, (11, 28, 28), (1, 28, 28)).eval()
+    x = torch.randn(1, 1, 28, 28).requires_grad_(False)
+    cond = StarGenerator(Passthrough(), num_classes=10).condition
+    with torch.no_grad():
+        same = core(cond(x, torch.tensor([0]))) - core(cond(x, torch.tensor([7])))
+    assert float(same.abs().max()) < 1e-5  # the failure the check exists for
+    with pytest.raises(ConfigError, match="erases the target domain.*first_padding: zero"):
+        StarGenerator(core, 10)
+    StarGenerator.build("resnet_translator", {"base_channels": 4, "n_blocks": 1, "norm": "batch"}, (1, 28, 28), 10)
 
 
 def test_generator_label_errors():
