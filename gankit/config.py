@@ -8,6 +8,7 @@ prints the message without a traceback.
 from __future__ import annotations
 
 import copy
+import types
 import typing
 from pathlib import Path
 from typing import Any, Literal
@@ -194,6 +195,14 @@ class TrainConfig(_Strict):
         return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
 
 
+class MlflowConfig(_Strict):
+    """MLflow tracking (``pip install gankit[track]``): params, metrics, grids, final checkpoint (docs/tracking.md)."""
+
+    tracking_uri: str | None = None  # None: a file store inside the run folder, file:<run>/mlruns
+    experiment: str | None = Field(None, min_length=1)  # None: the recipe's name
+    checkpoint: bool = True  # upload the final checkpoint folder as artifacts
+
+
 class LogConfig(_Strict):
     log_every: int = Field(50, ge=1)
     eval_every: int = Field(500, ge=1)
@@ -202,6 +211,12 @@ class LogConfig(_Strict):
     grid_size: int = Field(64, ge=1)
     tensorboard: bool = True
     progress: bool = True
+    mlflow: MlflowConfig | None = None  # off by default; `log.mlflow: {}` (or true) turns it on with the defaults
+
+    @pydantic.field_validator("mlflow", mode="before")
+    @classmethod
+    def _mlflow_switch(cls, v: Any) -> Any:
+        return {} if v is True else None if v is False else v
 
 
 class EvalConfig(_Strict):
@@ -284,6 +299,8 @@ def _model_at(path: tuple[Any, ...]) -> type[BaseModel] | None:
         if field is None:
             return None
         ann = field.annotation
+        if typing.get_origin(ann) in (typing.Union, types.UnionType):  # `X | None`: the section's model
+            ann = next((a for a in typing.get_args(ann) if isinstance(a, type) and issubclass(a, BaseModel)), ann)
         if isinstance(ann, type) and issubclass(ann, pydantic.RootModel):  # optim.<name>: one more element names the entry
             ann = typing.get_args(ann.model_fields["root"].annotation)[1]
             if not parts:

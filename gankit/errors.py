@@ -2,4 +2,9 @@
 
 from gankit.core.errors import CheckpointError, ConfigError, DataError, GankitError, TrainingDiverged, WriteFailed
 
-__all__ = ["CheckpointError", "ConfigError", "DataError", "GankitError", "TrainingDiverged", "WriteFailed"]
+
+class ExportError(GankitError):
+    """An export failed its parity check, or an export folder is missing, corrupt or incompatible."""
+
+
+__all__ = ["CheckpointError", "ConfigError", "DataError", "ExportError", "GankitError", "TrainingDiverged", "WriteFailed"]

@@ -72,6 +72,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
+    from gankit.cli.export import is_export_dir, sample_export
+
+    if is_export_dir(args.run):  # an export folder: ONNX Runtime (or the safetensors rebuild), not the run's checkpoint
+        return sample_export(args)
     from gankit.inference import load, mixture_means, requested_labels, write_samples
 
     gen = load(args.run)

@@ -44,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     from gankit.cli.restore import add_parsers as add_restore
 
     add_restore(sub, a, a.existing_dir("a run folder or checkpoint folder"))
+    from gankit.cli.serve import add_parser as add_serve
+
+    add_serve(sub, a)
+    from gankit.cli.export import add_parser as add_export
+
+    add_export(sub, a)
 
     p = sub.add_parser("latent", help="latent-space tools: interpolate, truncation, style-mix")
     lsub = p.add_subparsers(dest="latent_command", required=True, parser_class=a.Parser)

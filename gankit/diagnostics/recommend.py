@@ -30,6 +30,10 @@ TASKS = ("generate", "generate-conditional", "translate-paired", "translate-unpa
 #: Below this many training images D memorises the data and overpowers G (Karras et al. 2020,
 #: "Training GANs with limited data"; Zhao et al. 2020, "Differentiable augmentation").
 SMALL_DATA = 10_000
+#: ``--realtime``: how to ship it fast (benchmarks/export_speed.py measures the ratios on your machine).
+SERVE_FAST = ("--realtime: ship it exported: `gankit export RUN --format onnx --out EXPORT`, then `gankit serve EXPORT` "
+              "(ONNX Runtime; micro-batching joins concurrent requests). ONNX Runtime is several times faster than eager "
+              "PyTorch at batch 1 on a CPU (docs/benchmarks.md, generation speed).")
 #: ``--realtime``: a DCGAN generator with at most this many base channels.
 REALTIME_BASE_CHANNELS = 32
 #: DCGAN's default ``base_channels`` (gankit.models.dcgan).
@@ -243,6 +247,7 @@ def _restoration(b: _Builder, task: str, data_size: int, realtime: bool) -> Reco
                              f"{b.has('srgan_folder')} and set data.root; it is sized for a GPU.")  # fmt: skip
         if realtime:
             b.reasons.append("--realtime: keep the generator light (model.generator.n_blocks: 4, base_channels: 32).")
+            b.reasons.append(SERVE_FAST)
     if family == "stargan":
         b.reasons.append("It needs labelled images: one subfolder per domain (data.name: folder) or Fashion-MNIST's classes.")
     if data_size < SMALL_DATA and family != "stargan":
@@ -337,6 +342,7 @@ def recommend(
                 f"--realtime: {name} uses the DCGAN generator (a few transposed convolutions, milliseconds per batch); "
                 f"keep it small, model.generator.base_channels: {min(base, REALTIME_BASE_CHANNELS)}."
             )
+        b.reasons.append(SERVE_FAST)
         b.alt(b.has("mlp"))
     if name is None and task == "generate":
         name = b.has("dcgan")

@@ -163,10 +163,14 @@ class EvalHook(Hook):
 
 
 def default_hooks(cfg: Config) -> list[Hook]:
-    """In-loop evaluation (FID / 2D coverage, best checkpoint) and the diagnostics monitor."""
+    """In-loop evaluation (FID / 2D coverage, best checkpoint), the diagnostics monitor, MLflow tracking."""
     hooks: list[Hook] = [EvalHook(cfg)]
     if cfg.monitor.enabled:
         from gankit.diagnostics.monitor import Monitor
 
         hooks.append(Monitor(cfg))
+    if cfg.log.mlflow is not None:  # last: its on_end sees what the others wrote
+        from gankit.train.tracking import MlflowHook
+
+        hooks.append(MlflowHook(cfg))
     return hooks

@@ -95,6 +95,8 @@ def test_realtime_keeps_a_small_dcgan_generator():
     rec = recommend("generate", 60_000, realtime=True, configs_dir=CONFIGS)
     cfg = load_config(rec.path, rec.settings)
     assert cfg.model.generator.name == "dcgan" and cfg.model.generator.params.get("base_channels", 64) <= 32
+    assert any("gankit export RUN --format onnx" in r and "gankit serve EXPORT" in r for r in rec.reasons)
+    assert not any("gankit export" in r for r in recommend("generate", 60_000, configs_dir=CONFIGS).reasons)
 
 
 @pytest.mark.parametrize("task,recipe,folder,task_name", [("translate-paired", "pix2pix_edges2items", "pix2pix_folder_256", "pix2pix"),
