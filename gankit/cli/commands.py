@@ -74,6 +74,15 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_sample(args: argparse.Namespace) -> int:
     from gankit.cli.export import is_export_dir, sample_export
 
+    reject = getattr(args, "reject", None)
+    if reject is None and getattr(args, "gamma", None) is not None:
+        raise ConfigError("--gamma tunes discriminator rejection sampling; add --reject drs.")
+    if reject is not None:
+        from gankit.sampling.critic import refuse_export
+
+        refuse_export(args.run)  # before the export path below: an export has no D to reject with
+        if args.truncation is not None or args.psi != 1.0:
+            raise ConfigError("--reject corrects G's own samples; --truncation/--psi change them first. Use one or the other.")
     if is_export_dir(args.run):  # an export folder: ONNX Runtime (or the safetensors rebuild), not the run's checkpoint
         return sample_export(args)
     from gankit.inference import load, mixture_means, requested_labels, write_samples
@@ -83,11 +92,24 @@ def cmd_sample(args: argparse.Namespace) -> int:
     n = args.n if labels is None else len(labels)
     if n > MAX_SAMPLES:
         raise ConfigError(f"--per-class {args.per_class} x {gen.signature['num_classes']} classes is {n:,} samples; at most {MAX_SAMPLES:,}.")
-    samples = gen.sample(n, seed=args.seed, classes=labels, truncation=args.truncation, psi=args.psi)
+    note = ""
+    if reject is not None:
+        from gankit.sampling import rejection_sample
+
+        r = rejection_sample(gen, n, reject, seed=args.seed, classes=labels, gamma=args.gamma, chain_length=args.chain_length)
+        samples, note = r.samples, f"; {reject}: {_rejection_summary(r)}"
+    else:
+        samples = gen.sample(n, seed=args.seed, classes=labels, truncation=args.truncation, psi=args.psi)
     out = write_samples(samples, args.out, mixture_means(gen.cfg), labels, gen.class_names)
     extra = f", labels in {out.with_suffix('.labels.npy')}" if labels is not None and out.suffix == ".npy" else ""
-    print(f"wrote {n} samples from {gen.path} (step {gen.step}, {gen.weights}) to {out}{extra}")
+    print(f"wrote {n} samples from {gen.path} (step {gen.step}, {gen.weights}) to {out}{extra}{note}")
     return 0
+
+
+def _rejection_summary(r) -> str:  # noqa: ANN001 - a gankit.sampling.RejectionResult
+    what = "accepted" if r.method == "drs" else "moves accepted"
+    gamma = f", gamma {r.gamma:.3g}" if r.gamma is not None else f", chain length {r.details['chain_length']}"
+    return f"acceptance rate {r.acceptance_rate:.1%} ({r.accepted:,} {what} of {r.proposed:,} proposals{gamma})"
 
 
 def cmd_data_fetch(args: argparse.Namespace) -> int:

@@ -36,6 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="redraw noise entries with |z| > T (BigGAN's truncation trick)")
     p.add_argument("--psi", type=a.real(0.0, 1.0), default=1.0, metavar="PSI",
                    help="truncation in w: w_avg + psi (w - w_avg) for a style-based G, z x psi otherwise (1: none)")
+    p.add_argument("--reject", choices=["drs", "mh"],
+                   help="filter G's samples with the run's D: drs (discriminator rejection sampling) or mh (Metropolis-Hastings GAN)")
+    p.add_argument("--gamma", type=a.real(-1000.0, 1000.0), metavar="G",
+                   help="--reject drs: the acceptance shift (default: the 95th percentile of F; 0: exact; lower accepts more)")
+    p.add_argument("--chain-length", type=a.integer(1, 100_000), default=100, metavar="K", help="--reject mh: proposals per sample")
     p.set_defaults(func=c.cmd_sample)
 
     from gankit.cli.translate import add_parser as add_translate
@@ -50,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     from gankit.cli.export import add_parser as add_export
 
     add_export(sub, a)
+    from gankit.cli.augment import add_parser as add_augment
+
+    add_augment(sub, a)
 
     p = sub.add_parser("latent", help="latent-space tools: interpolate, truncation, style-mix")
     lsub = p.add_subparsers(dest="latent_command", required=True, parser_class=a.Parser)

@@ -73,6 +73,11 @@ _MISSING = {  # family -> (what it is, what it is the standard for)
     "conditional": ("A class-conditional GAN (cGAN / AC-GAN / TAC-GAN)", "data augmentation: it generates labelled samples of a chosen class"),
 }
 _MISSING_SHORT = {"conditional": "class-conditional"}
+#: ``--task augment``: the command that does it, with the filter (docs/augment.md).
+AUGMENT_USAGE = ("`gankit augment --data DATA --class K --n N --recipe {recipe} --filter confidence:0.9 --out DIR` trains it on "
+                 "your (imbalanced) data and writes N samples of class K as an ImageFolder ready to merge, keeping those that a "
+                 "classifier trained on the same data gives p(K) >= 0.9 (`--filter drs`: discriminator rejection sampling "
+                 "instead); its manifest.json reports the acceptance rate. Check that they help: docs/augment.md.")
 
 
 @dataclass
@@ -82,6 +87,7 @@ class Recommendation:
     reasons: list[str]
     alternatives: list[str] = field(default_factory=list)  # other existing recipe names worth a try
     settings: list[str] = field(default_factory=list)  # `--set KEY=VALUE` overrides to add to the recipe
+    command: str = "train"  # the gankit command of the `start:` line: train, or augment
 
 
 def default_recipe_dirs() -> list[Path]:
@@ -292,6 +298,8 @@ def recommend(
             b.reasons.append(f"{name} is class-conditional: it generates samples of a chosen class"
                              + (", which augmentation needs." if task == "augment" else " (`gankit sample RUN --class K`)."))
             b.reasons.append("It needs class labels: Fashion-MNIST/MNIST have them; a folder needs one subfolder per class.")
+            if task == "augment":
+                b.reasons.append(AUGMENT_USAGE.format(recipe=name))
         else:
             b.missing("conditional")
             name = b.has("dcgan")
@@ -351,10 +359,15 @@ def recommend(
     b.alt(b.has("dcgan"), b.has("quality"))
     style = quality == "high" and name is not None and name == b.has("stylegan")
     folder = (b.has("style_folder") or b.has("folder")) if style else b.has("folder")
-    if folder and folder != name:
+    augmenting = task == "augment" and name is not None and name == b.has("conditional")
+    if augmenting:
+        b.reasons.append(f"For your own images, `gankit augment --data DIR` (one subfolder per class) trains {name} on the folder.")
+    elif folder and folder != name:
         where = " on a GPU" if style else ""
         b.reasons.append(f"For your own images (not Fashion-MNIST){where}, start from {folder} and set data.root.")
-    return b.done(name)
+    rec = b.done(name)
+    rec.command = "augment" if augmenting else "train"
+    return rec
 
 
 def format_recommendation(rec: Recommendation) -> str:
@@ -363,7 +376,10 @@ def format_recommendation(rec: Recommendation) -> str:
     lines = [head, "why:"] + [f"  - {r}" for r in rec.reasons]
     if rec.recipe:
         sets = "".join(f" --set '{s}'" for s in rec.settings)
-        lines.append(f"start: gankit train {rec.recipe}{sets}")
+        if rec.command == "augment":
+            lines.append(f"start: gankit augment --data DATA --class K --n N --recipe {rec.recipe}{sets} --filter confidence:0.9 --out DIR")
+        else:
+            lines.append(f"start: gankit train {rec.recipe}{sets}")
     if rec.alternatives:
         lines.append("alternatives: " + ", ".join(rec.alternatives))
     return "\n".join(lines)

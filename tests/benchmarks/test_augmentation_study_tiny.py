@@ -1,0 +1,179 @@
+"""The rare-class augmentation study and the DRS benchmark, end to end on tiny configurations (seconds), so the
+scripts cannot rot: every condition trains and is scored, the numbers in the rows agree with independent
+recomputations, a rerun redoes nothing, nothing under docs/ is written, and the target's verdicts follow the numbers."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+DOCS = BENCH.parent / "docs"
+sys.path.insert(0, str(BENCH))  # the scripts import their helpers (_report, _augment_jobs) by name
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(f"{name}_under_test", BENCH / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def study():
+    return _load("augmentation_fashion_mnist")
+
+
+@pytest.fixture(scope="module")
+def report():
+    return _load("_augment_report")
+
+
+@pytest.fixture()
+def no_docs(monkeypatch):
+    """--tiny must not write docs/benchmarks.md or its pictures (other jobs may write docs/ meanwhile, so watch ours)."""
+    import _report
+
+    def refuse(*a, **k):
+        raise AssertionError("--tiny wrote a section of docs/benchmarks.md")
+
+    monkeypatch.setattr(_report, "write_section", refuse)
+    ours = [DOCS / "images" / "augmentation_recall.png", DOCS / "images" / "drs_grid25.png"]
+    before = [p.stat().st_mtime_ns if p.exists() else None for p in ours]
+    yield
+    assert [p.stat().st_mtime_ns if p.exists() else None for p in ours] == before
+
+
+def test_class_names(study):
+    assert study.class_id("shirt") == (6, "shirt")
+    assert study.class_id("T-Shirt") == (0, "t-shirt-top")
+    assert study.class_id("ankle boot") == (9, "ankle-boot")
+    assert study.class_id("8") == (8, "bag")
+    with pytest.raises(SystemExit, match="not a Fashion-MNIST class"):
+        study.class_id("hat")
+
+
+def test_study_tiny_end_to_end(study, tiny_idx, tmp_path, no_docs):
+    from gankit.augment.classifier import train_classifier
+    from gankit.data.idx import load_idx_dataset
+
+    out = tmp_path / "study"
+    argv = ["--tiny", "--data-root", str(tiny_idx), "--out", str(out)]
+    text = study.main(argv)
+    assert (out / study.PLOT).is_file()
+
+    # Counts, from the fixture's own labels: 20 % of the shirts kept, the class brought up to the median class size.
+    _, labels = load_idx_dataset("fashion-mnist", "train", tiny_idx)
+    counts = np.bincount(labels, minlength=10)
+    kept = max(1, round(counts[6] * 0.2))
+    add = int(np.median(np.delete(counts, 6))) - kept
+    cell = out / "shirt-20pct"
+    rows = {p.stem: json.loads(p.read_text()) for p in (cell / "rows").glob("*.json")}
+    assert len(rows) == 7 * 2, sorted(rows)
+    for name, r in rows.items():
+        assert r["n_real"] == kept and r["n_train"] == len(labels) - counts[6] + kept, name
+        assert "error" not in r, (name, r.get("error"))
+        f = r.get("filter") or {}
+        if f.get("short"):  # the confidence filter kept fewer than asked: every sample that passed
+            assert 0 < r["n_added"] < add and f["accepted"] == r["n_added"], name
+        else:
+            assert r["n_added"] == (0 if name.startswith("real") else add), name
+        if f.get("proposed"):
+            assert f["acceptance_rate"] == pytest.approx(f["accepted"] / f["proposed"])
+    assert {"gan", "lowdata"} <= {json.loads(p.read_text())["kind"] for p in cell.glob("*.json")}
+
+    # The GAN's training data is the classifier's: exactly `kept` shirts, every other class complete.
+    from _augment_jobs import Cell, imbalanced_train
+
+    args = study.parse(argv)
+    st, cells, seeds = study.make_study(args)
+    x, y = imbalanced_train(st, cells[0])
+    assert np.bincount(y.numpy(), minlength=10).tolist() == [kept if k == 6 else int(c) for k, c in enumerate(counts)]
+    assert seeds == [0, 1] and cells == [Cell(6, "shirt", 20.0)]
+
+    # Row (a), seed 0, recomputed independently: its own classifier, recall of class 6 counted by hand.
+    xt, yt = load_idx_dataset("fashion-mnist", "test", tiny_idx)
+    model = train_classifier(x, y, seed=0, epochs=st.epochs, num_classes=10)
+    pred = model.predict(torch.from_numpy(xt.copy()).unsqueeze(1)).numpy()
+    shirt = yt == 6
+    assert rows["real-seed0"]["metrics"]["rare_recall"] == pytest.approx(float((pred[shirt] == 6).mean()))
+    hit = pred == 6
+    precision = float((yt[hit] == 6).mean()) if hit.any() else 0.0
+    assert rows["real-seed0"]["metrics"]["rare_precision"] == pytest.approx(precision)
+    rec = np.array([(pred[yt == k] == k).mean() for k in np.unique(yt)])
+    assert rows["real-seed0"]["metrics"]["balanced_accuracy"] == pytest.approx(float(rec.mean()))
+
+    # The table's mean ± std over the two seeds.
+    v = [rows[f"oversample-seed{s}"]["metrics"]["rare_recall"] for s in (0, 1)]
+    line = next(li for li in text.splitlines() if "(b) + random oversampling" in li)
+    assert f"{np.mean(v):.3f} ± {np.std(v, ddof=1):.3f}" in line
+    for label in ("(a) imbalanced real", "(c) + classical", "(d) + cGAN samples", "filtered by confidence", "filtered by DRS",
+                  "DiffAugment"):  # fmt: skip
+        assert label in text
+    assert "**shirt, 20 %**" in text and ("→ **met**" in text or "→ **not met**" in text)
+
+    # A rerun finds every result cached and changes nothing.
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*.json")}
+    again = study.main(argv)
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*.json")} == stamps
+    assert again == text
+
+
+def _rows(report, recall: dict[str, list[float]], bal: dict[str, list[float]]) -> dict:
+    rows = {}
+    for cond, rs in recall.items():
+        rows[("shirt-1pct", cond)] = [{"metrics": {"rare_recall": r, "balanced_accuracy": b}} for r, b in zip(rs, bal[cond])]
+    return rows
+
+
+def test_verdicts_follow_the_numbers(report):
+    from _augment_jobs import CONDITIONS, Cell, Study
+
+    st, cell = Study(out="unused"), Cell(6, "shirt", 1.0)
+    base = {c: [0.20, 0.22, 0.24] for c, _ in CONDITIONS}
+    bal = {c: [0.80, 0.80, 0.80] for c, _ in CONDITIONS}
+    recall = dict(base, oversample=[0.25] * 3, classical=[0.28] * 3, gan_drs=[0.33, 0.34, 0.35])  # +12 pts over (a)
+    good = report.verdicts(st, [cell], _rows(report, recall, dict(bal, gan_drs=[0.81] * 3)))
+    assert len(good) == 1 and "best of (d)/(e) is e DRS" in good[0] and good[0].count("✓") == 4 and "**met**" in good[0]
+    assert "+12.0 ± 1.3 pts" in good[0]  # 0.34 - 0.22, SE sqrt(0.01²/3 + 0.02²/3) = 0.0129
+    lower_bal = report.verdicts(st, [cell], _rows(report, recall, dict(bal, gan_drs=[0.79] * 3)))
+    assert "**not met**" in lower_bal[0] and "✗ balanced accuracy" in lower_bal[0]
+    small = report.verdicts(st, [cell], _rows(report, dict(recall, gan_drs=[0.30] * 3), bal))  # +8 pts only
+    assert "**not met**" in small[0] and "✗ recall over (a)" in small[0]
+    beaten = report.verdicts(st, [cell], _rows(report, dict(recall, classical=[0.40] * 3), bal))
+    assert "✗ vs (c)" in beaten[0] and "**not met**" in beaten[0]
+
+
+def test_drs_2d_core_tiny(tiny_idx, tmp_path, no_docs):
+    drs = _load("drs_2d")
+    from gankit.metrics.coverage import mixture_coverage
+
+    out = tmp_path / "drs"
+    text = drs.main(["--tiny", "--seeds", "0", "--data-root", str(tiny_idx), "--out", str(out)])
+    rows = {json.loads(p.read_text())["row"]: json.loads(p.read_text()) for p in (out / "grid25").glob("seed0-*.json")}
+    assert set(rows) == {k for k, *_ in drs.METHODS_2D}
+    for key, r in rows.items():
+        pts = np.load(out / "grid25" / f"seed0-{key}.npy")
+        assert len(pts) == 500
+        cov = mixture_coverage(pts, "grid25", n_samples=500)  # recomputed from the kept points
+        assert (r["modes_covered"], r["hq_fraction"]) == (cov.modes_covered, pytest.approx(cov.hq_fraction))
+        assert drs.meets(r) == (cov.modes_covered == 25 and cov.hq_fraction >= 0.95 and (cov.reverse_kl or 1) <= 0.02)
+        if key != "plain":
+            assert 0 < r["acceptance_rate"] <= 1 and r["acceptance_rate"] == pytest.approx(r["accepted"] / r["proposed"])
+    import gankit
+
+    plain = gankit.load(out / "grid25" / "seed0").sample(500, seed=0)  # mode_collapse_2d.py's own protocol
+    assert np.allclose(np.load(out / "grid25" / "seed0-plain.npy"), plain.numpy())
+    assert "seeds meeting the target" in text and ("| 0/1 |" in text or "| 1/1 |" in text)
+    fm = {json.loads(p.read_text())["method"]: json.loads(p.read_text()) for p in out.glob("fmnist-*.json")}
+    assert set(fm) == {"none", "drs"} and all(np.isfinite(r["fid"]) for r in fm.values())
+    assert 0 < fm["drs"]["acceptance_rate"] <= 1
+    assert drs.meets({"modes_covered": 25, "n_modes": 25, "hq_fraction": 0.95, "reverse_kl": 0.02})
+    assert not drs.meets({"modes_covered": 25, "n_modes": 25, "hq_fraction": 0.96, "reverse_kl": None})
