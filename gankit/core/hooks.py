@@ -56,7 +56,19 @@ class Hook:
     def on_end(self, run: RunView, status: str) -> None:
         """After the final checkpoint."""
 
+    def on_error(self, run: RunView, message: str) -> None:
+        """The run stopped on an error (divergence, a failed write); must not raise."""
+
     def state_dict(self) -> dict[str, Any]:
         return {}
 
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
+def notify_error(hooks: list[Hook], run: RunView, message: str) -> None:
+    """Tell every hook the run stopped on an error; a hook that fails must not hide that error."""
+    for hook in hooks:
+        try:
+            hook.on_error(run, message)
+        except Exception:  # noqa: BLE001, S112 - the training error is the one to report
+            continue

@@ -20,7 +20,7 @@ from torch import nn
 
 from gankit.config import Config, to_yaml
 from gankit.core.clock import Clock
-from gankit.core.hooks import Hook
+from gankit.core.hooks import Hook, notify_error
 from gankit.core.phase import Phase, PhaseContext
 from gankit.core.task import Signature, TaskEnv
 from gankit.data import build_source, data_spec
@@ -318,9 +318,10 @@ class Engine:
                         hook.on_end(self, status)
                 if logger is not None:
                     logger.log(self.step, {"status": status}, kind="end")
-        except TrainingDiverged as e:
-            if logger is not None:
+        except (TrainingDiverged, OSError) as e:
+            if logger is not None and isinstance(e, TrainingDiverged):
                 logger.log(self.step, {"message": str(e)}, kind="error")
+            notify_error(self.hooks, self, str(e))  # an MLflow run marks itself FAILED
             raise
         finally:
             if pbar is not None:

@@ -29,7 +29,7 @@ STATE_FILE = "mlflow.json"
 KINDS = ("train", "eval")
 MAX_PARAM_VALUE = 6000  # MLflow's limit on a param value (it truncates longer ones itself)
 MAX_TAG_VALUE = 5000
-_STATUS = {"finished": "FINISHED", "time_budget": "FINISHED", "interrupted": "KILLED"}
+_STATUS = {"finished": "FINISHED", "time_budget": "FINISHED", "interrupted": "KILLED", "failed": "FAILED"}
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
@@ -140,6 +140,14 @@ class MlflowHook(Hook):
                 final = found[-1]
                 self._guard(run, lambda: self.client.log_artifacts(self.run_id, str(final), f"checkpoints/{final.name}"))
         self._guard(run, lambda: self._finish(status, run.step))
+
+    def on_error(self, run: RunView, message: str) -> None:
+        """A run that stopped on an error is FAILED in MLflow (not left RUNNING), its numbers so far synced."""
+        if not run.is_main or self.client is None:
+            return
+        self._sync(run)
+        self._guard(run, lambda: self.client.set_tag(self.run_id, "gankit.error", message[:5000]))
+        self._guard(run, lambda: self._finish("failed", run.step))
 
     # ------------------------------------------------------------------ the MLflow run
 

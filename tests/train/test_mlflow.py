@@ -230,3 +230,30 @@ def test_missing_package_is_a_clear_error(monkeypatch):
 def test_flatten_keys_and_values():
     flat = flatten({"a": {"b": 1, "c": None, "d": [1, 2], "e": {}, "f": "text", "g": True}, "h:i": 0.5})
     assert flat == {"a.b": "1", "a.c": "null", "a.d": "[1, 2]", "a.e": "{}", "a.f": "text", "a.g": "true", "h_i": "0.5"}
+
+
+def test_a_run_that_diverges_is_failed_in_mlflow_not_left_running(tmp_path, tiny_idx):
+    """The engine tells the hooks of an error; the MLflow run ends FAILED with the error as a tag."""
+    from gankit.errors import TrainingDiverged
+    from gankit.objectives import LOSSES
+    from gankit.objectives.losses.nonsaturating import NonSaturating
+
+    class NaNAfter3(NonSaturating):
+        calls = 0
+
+        def g_loss(self, fake):  # noqa: ANN001, ANN202
+            type(self).calls += 1
+            return super().g_loss(fake) * (float("nan") if type(self).calls > 3 else 1.0)
+
+    if "test_mlflow_nan" not in LOSSES.names():
+        LOSSES.register("test_mlflow_nan")(NaNAfter3)
+    store = tmp_path / "store"
+    cfg = load_config(_recipe(tmp_path / "r.yaml", tiny_idx, store), ["loss.name=test_mlflow_nan"])
+    with pytest.raises(TrainingDiverged):
+        train(cfg, tmp_path / "run")
+    client = MlflowClient(f"file:{store}")
+    run_id = json.loads((tmp_path / "run" / STATE_FILE).read_text())["run_id"]
+    run = client.get_run(run_id)
+    assert run.info.status == "FAILED"
+    assert run.data.tags["gankit.status"] == "failed" and "nan" in run.data.tags["gankit.error"].lower()
+    assert _history(client, run_id, "train/g_loss")  # the numbers logged before the failure are there
