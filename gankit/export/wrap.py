@@ -69,19 +69,10 @@ class Translator(nn.Module):
 
 
 class DomainTranslator(Translator):
-    """StarGAN's ``G(x, c)``; for export, its core on cat(x, one-hot(c) planes) as ``StarGenerator.condition``
-    builds them, without the range check that reads c's values (torch.export cannot branch on them)."""
-
-    def __init__(self, g: nn.Module, direct: bool = False) -> None:
-        super().__init__(g)
-        self.direct = direct and hasattr(g, "core") and hasattr(g, "num_classes")
+    """StarGAN's ``G(x, c)`` (its range check on c stands aside while exporting: models/stargan.py)."""
 
     def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        from gankit.nn import one_hot_maps
-
-        if not self.direct:
-            return self.g(x, c)
-        return self.g.core(torch.cat([x, one_hot_maps(c, self.g.num_classes, x)], 1))
+        return self.g(x, c)
 
 
 class Inpaint(Translator):
@@ -100,7 +91,7 @@ def wrap(module: nn.Module, sig: dict[str, Any], psi: float | None, for_export: 
     if names[0] == "z":
         out: nn.Module = ConditionalG(g, psi) if len(names) == 2 else NoiseG(g, psi)
     elif names[-1] == "c":
-        out = DomainTranslator(g, direct=for_export)
+        out = DomainTranslator(g)
     else:
         out = Inpaint(g) if names[-1] == "mask" else Translator(g)
     return out.eval()

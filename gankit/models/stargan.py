@@ -35,14 +35,16 @@ MAX_WIDTH_MULT = 32
 
 def check_domains(c: torch.Tensor | None, n: int, num_classes: int, who: str) -> torch.Tensor:
     """Target domains c: integers of shape (N,) in 0..K-1 (the range is checked on CPU tensors only,
-    as checking a GPU tensor would stall the device every call; there F.one_hot asserts instead)."""
+    as checking a GPU tensor would stall the device every call; there F.one_hot asserts instead; an
+    exported graph leaves it to its runtime, which checks c's range: gankit.export.runtime)."""
     if c is None:
         raise ConfigError(f"{who} needs target domains c, int64 of shape (N,) in 0..{num_classes - 1}; got c=None.")
     if c.shape != (n,) or c.dtype.is_floating_point or c.dtype == torch.bool:
         raise ConfigError(
             f"{who}: target domains are integers of shape ({n},) in 0..{num_classes - 1}; got {c.dtype} {tuple(c.shape)}."
         )
-    if c.device.type == "cpu" and n and (int(c.min()) < 0 or int(c.max()) >= num_classes):
+    exporting = torch.compiler.is_exporting() or torch.jit.is_tracing()  # a graph cannot branch on c's values
+    if c.device.type == "cpu" and n and not exporting and (int(c.min()) < 0 or int(c.max()) >= num_classes):
         raise ConfigError(f"{who}: target domains must lie in 0..{num_classes - 1}; got {int(c.min())}..{int(c.max())}.")
     return c
 
