@@ -40,9 +40,16 @@ ROOT = Path(__file__).resolve().parent.parent
 SECTION = "Rejection sampling: DRS and MH-GAN on the 2D grid and Fashion-MNIST (benchmarks/drs_2d.py)"
 RECIPE_2D = ROOT / "configs" / "mlp_grid25_stable.yaml"
 RECIPE_FMNIST = "dcgan_fashion_mnist"
-# (key, method, gamma, label)
+# (key, method, gamma, label); a key "drs_pNN" sets γ to the NN-th percentile of F instead of the default 95th.
 METHODS_2D = [("plain", "none", None, "plain sampling"), ("drs", "drs", None, "DRS, default γ (95th percentile of F)"),
+              ("drs_p80", "drs", None, "DRS, γ at the 80th percentile"), ("drs_p99", "drs", None, "DRS, γ at the 99th percentile"),
               ("drs_exact", "drs", 0.0, "DRS, γ = 0 (the exact rule)"), ("mh", "mh", None, "MH-GAN (chains of 100)")]  # fmt: skip
+GAMMA_PERCENTILE = 95.0
+
+
+def percentile_of(key: str) -> float:
+    """The γ percentile a row asks for (``drs_p80`` -> 80), else DRS's default."""
+    return float(key[len("drs_p"):]) if key.startswith("drs_p") else GAMMA_PERCENTILE
 FMNIST_LABELS = {"none": "plain sampling", "drs": "DRS, default γ", "mh": "MH-GAN (chains of 100)"}
 TINY_FMNIST = ["model.z_dim=8", "model.generator.base_channels=4", "model.discriminator.base_channels=4", "train.batch_size=16",
                "train.max_steps=20", "train.max_minutes=null", "eval.fid=off"]  # fmt: skip
@@ -106,7 +113,8 @@ def grid_run(setup: Setup, seed: int) -> tuple[Path, dict]:
                                                        "trained_by": "benchmarks/drs_2d.py"})  # fmt: skip
 
 
-def draw(run: Path, n: int, method: str, seed: int, gamma: float | None, setup: Setup) -> tuple[torch.Tensor, dict]:
+def draw(run: Path, n: int, method: str, seed: int, gamma: float | None, setup: Setup,
+         percentile: float = GAMMA_PERCENTILE) -> tuple[torch.Tensor, dict]:
     """``n`` samples of the run, plainly (``method`` "none") or through its D; with what the sampler measured."""
     import gankit
 
@@ -114,7 +122,8 @@ def draw(run: Path, n: int, method: str, seed: int, gamma: float | None, setup: 
         return gankit.load(run).sample(n, seed=seed), {"acceptance_rate": None, "proposed": n, "accepted": n}
     from gankit.sampling import rejection_sample
 
-    res = rejection_sample(run, n, method, seed=seed, gamma=gamma, calibration_n=setup.calibration_n, burn_in=setup.burn_in)
+    res = rejection_sample(run, n, method, seed=seed, gamma=gamma, calibration_n=setup.calibration_n, burn_in=setup.burn_in,
+                           gamma_percentile=percentile)  # fmt: skip
     cal = res.details.get("calibration", {})
     return res.samples, {"acceptance_rate": res.acceptance_rate, "proposed": res.proposed, "accepted": res.accepted,
                          "gamma": res.gamma, "calibration_accuracy": cal.get("accuracy"), "held_out": res.details.get("held_out")}  # fmt: skip
@@ -128,13 +137,14 @@ def grid_seed(setup: Setup, seed: int) -> list[dict]:
     run, info = grid_run(setup, seed)
     out = []
     for key, method, gamma, _ in METHODS_2D:
+        pct = percentile_of(key)
         k = _key([recipe_hash(RECIPE_2D, list(setup.extra_2d) or None), str(run), info.get("steps"), method, gamma, setup.n_2d,
-                  setup.calibration_n, setup.burn_in])  # fmt: skip
+                  setup.calibration_n, setup.burn_in] + ([pct] if pct != GAMMA_PERCENTILE else []))  # fmt: skip
         path = Path(setup.out) / "grid25" / f"seed{seed}-{key}.json"
         res = _cached(path, k)
         if res is None:
             t0 = time.perf_counter()
-            pts, meas = draw(run, setup.n_2d, method, seed, gamma, setup)
+            pts, meas = draw(run, setup.n_2d, method, seed, gamma, setup, pct)
             seconds = round(time.perf_counter() - t0, 1)
             cov = mixture_coverage(pts, "grid25", n_samples=setup.n_2d)
             res = _save(path, {"key": k, "seed": seed, "row": key, **cov.to_dict(), **meas, "sampling_seconds": seconds,
@@ -250,6 +260,29 @@ def report_fmnist(rows: list[dict]) -> str:
             + body + "\n\n" + "\n".join(lines))
 
 
+FMNIST_HEAD = "**Fashion-MNIST** (FID"
+
+
+def previous_fmnist() -> str | None:
+    """This section's Fashion-MNIST part as docs/benchmarks.md has it, labelled with its date (``--skip-fmnist``
+    reruns the 2D part alone without losing the last measured Fashion-MNIST rows)."""
+    import re
+
+    from _report import DOC
+
+    text = DOC.read_text() if DOC.is_file() else ""
+    m = re.search(rf"^## {re.escape(SECTION)}\n(.*?)(?=^## |\Z)", text, re.S | re.M)
+    if not m or FMNIST_HEAD not in m.group(1):
+        return None
+    sec = m.group(1)
+    date = re.search(r"^- date: (.+)$", sec, re.M)
+    part = sec[sec.index(FMNIST_HEAD):].strip()
+    if part.startswith(FMNIST_HEAD) and "carried over" not in part:
+        when = date.group(1) if date else "an earlier run"
+        part = part.replace("):\n", f"; carried over, not rerun: as this section recorded them on {when}):\n", 1)
+    return part
+
+
 def _steps(grid: dict[int, list[dict]]) -> str:
     steps = sorted({r["train_steps"] for rs in grid.values() for r in rs if r.get("train_steps")})
     return ", ".join(f"{s:,}" for s in steps) or "?"
@@ -334,6 +367,7 @@ def main(argv: list[str] | None = None) -> str:
             acc = "—" if r["acceptance_rate"] is None else f"{100 * r['acceptance_rate']:.2f} %"
             print(f"grid25 seed {s} {r['row']:9s}: {r['modes_covered']}/25 modes, HQ {100 * r['hq_fraction']:.1f} %, "
                   f"rKL {_kl(r['reverse_kl'])}, acceptance {acc}", flush=True)  # fmt: skip
+    carried = previous_fmnist() if args.skip_fmnist and not args.tiny else None
     img = Path(setup.out) / "drs_grid25.png" if args.tiny else ROOT / "docs" / "images" / "drs_grid25.png"
     pic = picture(setup, img) if grid else None
     text = (
@@ -346,9 +380,9 @@ def main(argv: list[str] | None = None) -> str:
         + (f"**Conditions of this run:** {args.note}\n\n" if args.note else "")
         + (report_2d(grid) if grid else "2D not run (`--skip-2d`).")
         + (f"\n\n![grid25 samplers, seed 0](images/{pic.name})" if pic else "")
-        + "\n\n**Fashion-MNIST** (FID ↓, precision/recall ↑ on the fmnist extractor, "
-        f"{setup.n_fmnist} samples vs the test split):\n\n"
-        + report_fmnist(fm) + "\n"
+        + "\n\n"
+        + (carried if carried else f"{FMNIST_HEAD} ↓, precision/recall ↑ on the fmnist extractor, {setup.n_fmnist} samples vs the "
+           "test split):\n\n" + report_fmnist(fm)) + "\n"
     )
     print(text)
     print(f"({(time.perf_counter() - t0) / 60:.1f} min; cache {setup.out})", flush=True)

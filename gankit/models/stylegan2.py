@@ -54,7 +54,7 @@ class MappingNetwork(nn.Module):
         w = self.net(x)
         if update_w_avg:
             with torch.no_grad():
-                self.w_avg.copy_(w.detach().mean(0).lerp(self.w_avg, self.w_avg_beta))
+                self.w_avg.copy_(w.detach().mean(0).to(self.w_avg.dtype).lerp(self.w_avg, self.w_avg_beta))  # w is bf16 under autocast
         return w
 
     def truncate(self, w: torch.Tensor, psi: float) -> torch.Tensor:
@@ -165,6 +165,8 @@ class StyleGenerator(nn.Module):
         ws = self.ws(z, c, truncation_psi, update_w_avg)
         if mix_z is not None and mix_cutoff is not None:
             ws = mix_styles(ws, self.ws(mix_z, c, truncation_psi), mix_cutoff)
+        if return_ws:  # float32 ws feed the synthesis, so the ws returned (a wrapper's float32 cast is a no-op) are in img's graph
+            ws = ws.float()
         img = self.synthesis(ws, noise)
         return (img, ws) if return_ws else img
 

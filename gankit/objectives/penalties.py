@@ -10,12 +10,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from gankit.utils.autograd import inner_grad
+
 
 def input_grad(D: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, int]:
     """grad_x of sum D(x), kept differentiable, as (n_scores, -1), and the number of scores."""
     x = x.detach().requires_grad_(True)
     out = D(x).float()
-    (grad,) = torch.autograd.grad(out.sum(), x, create_graph=True)
+    (grad,) = inner_grad(out.sum(), x, create_graph=True)
     return grad.reshape(out.numel(), -1), out.numel()
 
 

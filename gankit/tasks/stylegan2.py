@@ -29,6 +29,7 @@ from gankit.core.task import OptimizerSpec, Signature
 from gankit.tasks import TASKS
 from gankit.tasks.cgan import ConditionalGAN
 from gankit.tasks.gan import GAN
+from gankit.utils.autograd import inner_grad
 
 
 @TASKS.register("stylegan2")
@@ -122,7 +123,7 @@ class StyleGAN2(ConditionalGAN):
         mix_z, cutoff = self._mixing(n, z.device)
         img, ws = G(z, c, mix_z=mix_z, mix_cutoff=cutoff, return_ws=True)
         penalty, lengths = path_length_penalty(img, ws, self.pl_mean.to(img.device), self.pl_decay)
-        self.pl_mean = penalty.pl_mean_new.detach().cpu()
+        self.pl_mean = penalty.pl_mean_new.detach()  # stays on the device: no host sync per step (state_dict moves it)
         if ctx.want_stats:
             ctx.stats["g_pl_length"] = lengths.detach().mean()
         return {"pl": self.pl_weight * penalty.value}
@@ -130,7 +131,7 @@ class StyleGAN2(ConditionalGAN):
     # -- state: the path-length mean continues exactly on resume
 
     def state_dict(self) -> dict[str, Any]:
-        return {**super().state_dict(), "pl_mean": self.pl_mean.clone()}
+        return {**super().state_dict(), "pl_mean": self.pl_mean.detach().cpu().clone()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
@@ -146,7 +147,7 @@ class _Penalty:
 def path_length_penalty(img: torch.Tensor, ws: torch.Tensor, pl_mean: torch.Tensor, decay: float) -> tuple[_Penalty, torch.Tensor]:
     """(mean (a - mu')^2 with mu' = mu + decay (mean a - mu), the lengths a). ``ws`` must be in ``img``'s graph."""
     y = torch.randn_like(img) / math.sqrt(img.shape[2] * img.shape[3])
-    (grad,) = torch.autograd.grad((img * y).sum(), ws, create_graph=True)
+    (grad,) = inner_grad((img * y).sum(), ws, create_graph=True)
     lengths = grad.square().sum(dim=2).mean(dim=1).sqrt()
     new_mean = pl_mean.lerp(lengths.detach().mean(), decay)
     return _Penalty((lengths - new_mean).square().mean(), new_mean), lengths

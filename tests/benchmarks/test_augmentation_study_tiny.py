@@ -177,3 +177,22 @@ def test_drs_2d_core_tiny(tiny_idx, tmp_path, no_docs):
     assert 0 < fm["drs"]["acceptance_rate"] <= 1
     assert drs.meets({"modes_covered": 25, "n_modes": 25, "hq_fraction": 0.95, "reverse_kl": 0.02})
     assert not drs.meets({"modes_covered": 25, "n_modes": 25, "hq_fraction": 0.96, "reverse_kl": None})
+
+
+def test_drs_2d_percentile_rows_and_carried_fmnist(tmp_path, monkeypatch):
+    """A ``drs_pNN`` row asks DRS for that γ percentile; ``--skip-fmnist`` keeps the section's last Fashion-MNIST rows, dated."""
+    drs = _load("drs_2d")
+    import _report
+
+    assert drs.percentile_of("drs_p80") == 80.0 and drs.percentile_of("drs_p99") == 99.0
+    assert drs.percentile_of("drs") == drs.percentile_of("drs_exact") == 95.0
+    doc = tmp_path / "benchmarks.md"
+    monkeypatch.setattr(_report, "DOC", doc)
+    assert drs.previous_fmnist() is None  # no document yet
+    fm = f"{drs.FMNIST_HEAD} ↓, precision/recall ↑ on the fmnist extractor, 10 samples vs the test split):\n\n| a |\n|---|\n| 57 |"
+    doc.write_text(f"# B\n\n## {drs.SECTION}\n\n- date: 2026-01-02 03:04\n\n2D table\n\n{fm}\n\n## Next section\n\nother\n")
+    part = drs.previous_fmnist()
+    assert part.startswith(drs.FMNIST_HEAD) and "| 57 |" in part and "Next section" not in part and "2D table" not in part
+    assert "carried over, not rerun: as this section recorded them on 2026-01-02 03:04" in part
+    doc.write_text(f"# B\n\n## {drs.SECTION}\n\n- date: 2026-05-05 00:00\n\n{part}\n")
+    assert drs.previous_fmnist() == part  # carried twice: still the date it was measured
