@@ -46,6 +46,7 @@ class EMA(Trick):
         self.decay, self.update_every, self.network = decay, every, network
         self.G: nn.Module | None = None
         self.G_ema: nn.Module | None = None
+        self._matched: tuple[list[torch.Tensor], ...] | None = None  # (ema, src, ema buffers, src buffers), see _pairs
 
     @property
     def name(self) -> str:
@@ -60,6 +61,7 @@ class EMA(Trick):
             raise ConfigError(f"ema.network: no network {self.network!r}; this task has {', '.join(env.raw)}.")
         self.G = env.raw[self.network]
         self.G_ema = copy.deepcopy(self.G)
+        self._matched = None
         self.G_ema.requires_grad_(False)
 
     @torch.no_grad()
@@ -79,12 +81,16 @@ class EMA(Trick):
             torch._foreach_copy_(ema_b, src_b)
 
     def _pairs(self) -> tuple[list[torch.Tensor], list[torch.Tensor], list[torch.Tensor], list[torch.Tensor]]:
-        """The averaged tensors and their sources (parameters; buffers are copied), matched by name."""
+        """The averaged tensors and their sources (parameters; buffers are copied), matched by name once:
+        both modules keep their tensors for the run (resume copies into them)."""
         assert self.G is not None and self.G_ema is not None
-        src, src_b = dict(self.G.named_parameters()), dict(self.G.named_buffers())
-        ema = [(e, src[n]) for n, e in self.G_ema.named_parameters()]
-        buf = [(b, src_b[n]) for n, b in self.G_ema.named_buffers()]
-        return [e for e, _ in ema], [s.to(e.dtype) for e, s in ema], [b for b, _ in buf], [s for _, s in buf]
+        if self._matched is None:
+            src, src_b = dict(self.G.named_parameters()), dict(self.G.named_buffers())
+            ema = [(e, src[n]) for n, e in self.G_ema.named_parameters()]
+            buf = [(b, src_b[n]) for n, b in self.G_ema.named_buffers()]
+            self._matched = ([e for e, _ in ema], [s for _, s in ema], [b for b, _ in buf], [s for _, s in buf])
+        ema_p, src_p, ema_b, src_b_list = self._matched
+        return ema_p, [s.to(e.dtype) for e, s in zip(ema_p, src_p)], ema_b, src_b_list
 
     def after_step(self, network: str, clock: Clock) -> None:
         if network == self.network:
