@@ -20,7 +20,7 @@ data: install
 	$(GANKIT) data fetch fashion-mnist
 
 demo: install data
-	$(GANKIT) train configs/dcgan_fashion_mnist.yaml --set train.max_minutes=$(DEMO_MINUTES) --out $(DEMO_OUT)
+	$(GANKIT) train configs/default_fashion_mnist.yaml --set train.max_minutes=$(DEMO_MINUTES) --out $(DEMO_OUT)
 	$(GANKIT) eval $(DEMO_OUT) --n 10000
 
 # The suite uses data it makes; tests on the real Fashion-MNIST skip when it cannot be fetched.

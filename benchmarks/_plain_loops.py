@@ -23,6 +23,7 @@ from torch import nn
 from gankit.config import Config
 from gankit.data.idx import load_idx_dataset
 from gankit.tasks import build_task, task_options
+from gankit.train.precision import resolve_precision
 
 SHAPE = (1, 28, 28)
 
@@ -39,27 +40,29 @@ class PlainLoop:
         self.step()
 
 
-def real_batches(root: str | Path | None, batch: int) -> Callable[[], torch.Tensor]:
-    """Shuffled real batches in [-1, 1], cycling over the train split (a fresh epoch when one runs out)."""
-    imgs, _ = load_idx_dataset("fashion-mnist", "train", root)
+def real_batches(root: str | Path | None, batch: int, labels: bool = False) -> Callable[[], Any]:
+    """Shuffled real batches in [-1, 1], cycling over the train split (a fresh epoch when one runs out);
+    ``labels``: (images, int64 classes) pairs."""
+    imgs, ys = load_idx_dataset("fashion-mnist", "train", root)
     x = torch.from_numpy(imgs.copy()).float().div(127.5).sub(1).unsqueeze(1)
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x), batch_size=batch, shuffle=True, drop_last=True)
+    data = (x, torch.from_numpy(ys.astype("int64"))) if labels else (x,)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(*data), batch_size=batch, shuffle=True, drop_last=True)
     it = iter(loader)
 
-    def next_batch() -> torch.Tensor:
+    def next_batch() -> Any:
         nonlocal it
         try:
-            (real,) = next(it)
+            got = next(it)
         except StopIteration:
             it = iter(loader)
-            (real,) = next(it)
-        return real
+            got = next(it)
+        return tuple(got) if labels else got[0]
 
     return next_batch
 
 
 def _autocast(cfg: Config) -> Callable[[], AbstractContextManager[Any]]:
-    bf16 = cfg.train.precision == "bf16-mixed"
+    bf16 = resolve_precision(cfg.train.precision, "cpu") == "bf16-mixed"  # `auto` as the engine resolves it
     return lambda: torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16)
 
 
@@ -140,6 +143,58 @@ def _regularizer(cfg: Config, name: str) -> dict[str, Any] | None:
     return next((r.params for r in cfg.regularizers if r.name == name), None)
 
 
+def _ema_updater(G: nn.Module, ema_cfg: dict[str, Any] | None, batch: int) -> tuple[nn.Module | None, Callable[[], None]]:
+    """A frozen copy of G and its update: lerp towards G by 1 - decay (``decay``, or ``half_life_images``), buffers copied."""
+    if ema_cfg is None:
+        return None, lambda: None
+    decay = float(ema_cfg["decay"]) if "decay" in ema_cfg else 0.5 ** (batch / float(ema_cfg["half_life_images"]))
+    G_ema = copy.deepcopy(G).requires_grad_(False)
+
+    @torch.no_grad()
+    def update() -> None:
+        for e, p in zip(G_ema.parameters(), G.parameters()):
+            e.lerp_(p, 1.0 - decay)
+        for e, b in zip(G_ema.buffers(), G.buffers()):
+            e.copy_(b)
+
+    return G_ema, update
+
+
+def tacgan(cfg: Config, root: str | Path | None = None) -> PlainLoop:
+    """TAC-GAN's loop (Gong et al. 2019) as written from the paper, on the projection D gankit builds: D's
+    non-saturating loss on (image, label) pairs plus CE of its main class head on reals and of its twin head
+    on fakes, one backward; G's fakes for the batch's own labels, G loss -log D + CE(main) - CE(twin) on the
+    same fakes through an unfrozen D; an EMA of G updated after every G step (the recipe's decay)."""
+    _one_critic(cfg)
+    w = float(task_options(cfg, {"aux_weight": 1.0})["aux_weight"])
+    G, D = _nets(cfg)
+    opt_d, opt_g = _adam(cfg, "d", D), _adam(cfg, "g", G)
+    next_batch, ac, z_dim = real_batches(root, cfg.train.batch_size, labels=True), _autocast(cfg), cfg.model.z_dim
+    G_ema, ema_update = _ema_updater(G, _regularizer(cfg, "ema"), cfg.train.batch_size)
+
+    def step() -> None:
+        real, c = next_batch()
+        with ac():
+            fake = G(torch.randn(real.shape[0], z_dim), c)
+            real_s, real_cls, _ = D(real, c, with_logits=True)
+            fake_s, _, fake_twin = D(fake.detach(), c, with_logits=True)
+        d_loss = (F.softplus(-real_s.float()).mean() + F.softplus(fake_s.float()).mean()
+                  + w * (F.cross_entropy(real_cls.float(), c) + F.cross_entropy(fake_twin.float(), c)))  # fmt: skip
+        opt_d.zero_grad()
+        d_loss.backward()
+        opt_d.step()
+        with ac():
+            s, cls, twin = D(fake, c, with_logits=True)
+        g_loss = F.softplus(-s.float()).mean() + w * (F.cross_entropy(cls.float(), c) - F.cross_entropy(twin.float(), c))
+        opt_g.zero_grad()
+        g_loss.backward()
+        opt_g.step()
+        ema_update()
+
+    nets = {"G": G, "D": D} | ({"G_ema": G_ema} if G_ema is not None else {})
+    return PlainLoop(step, nets, {"g": opt_g, "d": opt_d})
+
+
 def stylegan2(cfg: Config, root: str | Path | None = None) -> PlainLoop:
     """StyleGAN2's loop (stylegan2-ada's phases, written out): D non-saturating logistic loss on fakes
     made without grad; lazy R1 every ``every`` steps on the same reals, x every; G non-saturating loss
@@ -162,12 +217,9 @@ def stylegan2(cfg: Config, root: str | Path | None = None) -> PlainLoop:
     opt_g = _adam(cfg, "g", G, pl_every / (pl_every + 1) if pl_weight > 0 else 1.0)
     batch, z_dim = cfg.train.batch_size, cfg.model.z_dim
     next_batch, ac = real_batches(root, batch), _autocast(cfg)
-    G_ema = None
-    if ema_cfg is not None:
-        if set(ema_cfg) - {"half_life_images"}:
-            raise ValueError("the plain StyleGAN2 loop's EMA takes half_life_images only")
-        G_ema = copy.deepcopy(G).requires_grad_(False)
-        ema_decay = 0.5 ** (batch / float(ema_cfg["half_life_images"]))
+    if ema_cfg is not None and set(ema_cfg) - {"half_life_images"}:
+        raise ValueError("the plain StyleGAN2 loop's EMA takes half_life_images only")
+    G_ema, ema_update = _ema_updater(G, ema_cfg, batch)
     num_ws, count, pl_mean = G.num_ws, 0, torch.zeros(())
 
     def mix(n: int) -> dict[str, torch.Tensor]:
@@ -177,15 +229,6 @@ def stylegan2(cfg: Config, root: str | Path | None = None) -> PlainLoop:
         cutoff = torch.randint(1, num_ws, ()).expand(n)
         keep = torch.rand(n) >= mixing
         return {"mix_z": torch.randn(n, z_dim), "mix_cutoff": torch.where(keep, torch.full_like(cutoff, num_ws), cutoff)}
-
-    @torch.no_grad()
-    def ema_update() -> None:
-        if G_ema is None:
-            return
-        for e, p in zip(G_ema.parameters(), G.parameters()):
-            e.lerp_(p, 1.0 - ema_decay)
-        for e, b in zip(G_ema.buffers(), G.buffers()):
-            e.copy_(b)
 
     def g_update(loss: torch.Tensor) -> None:
         opt_g.zero_grad()
@@ -236,4 +279,6 @@ def stylegan2(cfg: Config, root: str | Path | None = None) -> PlainLoop:
     return PlainLoop(step, nets, {"g": opt_g, "d": opt_d})
 
 
-LOOPS: dict[str, Callable[[Config, str | Path | None], PlainLoop]] = {"dcgan": dcgan, "resnet": resnet, "stylegan2": stylegan2}
+LOOPS: dict[str, Callable[[Config, str | Path | None], PlainLoop]] = {
+    "tacgan": tacgan, "dcgan": dcgan, "resnet": resnet, "stylegan2": stylegan2,
+}

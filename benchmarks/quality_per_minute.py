@@ -81,6 +81,17 @@ LEVERS: list[Lever] = [
     Lever("cgan", "cgan_fashion_mnist", (), "conditional DCGAN, classes sampled uniformly"),
     Lever("projection", "projection_fashion_mnist", (), "projection-D ResNet cGAN, classes sampled uniformly"),
     Lever("stylegan2", "stylegan2_fashion_mnist", (), "StyleGAN2-small"),
+    Lever("tacgan", "tacgan_fashion_mnist", (), "TAC-GAN + projection D, DCGAN-32, EMA from 20 %, classes sampled uniformly"),
+    Lever("tacgan_bf16", "tacgan_fashion_mnist", ("train.precision=bf16-mixed",), "tacgan in bf16-mixed"),
+    Lever("tacgan_lrdecay", "tacgan_fashion_mnist", ("train.lr_decay=linear", "train.lr_decay_start=0.5"),
+          "tacgan, lr decays linearly to 0 over the second half"),
+    Lever("default", "default_fashion_mnist", (), "tacgan with precision auto (bf16-mixed here), as first shipped with EMA"),
+    Lever("default48", "default_fashion_mnist", ("model.generator.base_channels=48", "model.discriminator.base_channels=48"),
+          "the default at DCGAN-48"),
+    Lever("default_noema", "default_fashion_mnist", ("regularizers=[]",), "the default without the EMA of G: what ships now"),
+    Lever("default_ttur", "default_fashion_mnist", ("optim.g.lr=1e-4", "optim.d.lr=4e-4"), "the default with TTUR: G 1e-4, D 4e-4"),
+    Lever("default_batch128", "default_fashion_mnist", ("train.batch_size=128", "optim.g.lr=2.83e-4", "optim.d.lr=2.83e-4"),
+          "the default at batch 128, lr x sqrt(2)"),
 ]
 BY_NAME = {lv.name: lv for lv in LEVERS}
 TINY = ("model.z_dim=8", "model.generator.base_channels=4", "model.discriminator.base_channels=4", "train.batch_size=16")
@@ -119,7 +130,8 @@ def run_one(setup: Setup, lever: Lever, seed: int) -> dict:
     path = ROOT / "configs" / f"{lever.recipe}.yaml"
     over = overrides(setup, lever, seed)
     key = _key([path.read_text(), over, setup.minutes, setup.steps, setup.threads, setup.n, setup.day])
-    run = Path(setup.out) / lever.name / f"seed{seed}"
+    budget = f"{setup.steps}steps" if setup.steps else f"{setup.minutes:g}min"  # a screen and a check never share a folder
+    run = Path(setup.out) / budget / lever.name / f"seed{seed}"
     cache = run.with_suffix(".json")
     try:
         row = json.loads(cache.read_text())
@@ -249,13 +261,14 @@ def main(argv: list[str] | None = None) -> str:
         print(f"{name:12s} seed {seed}: {row['steps']} steps, FID {row['fid']:.2f}, precision {row['precision']:.3f}, "
               f"recall {row['recall']:.3f}", flush=True)  # fmt: skip
     text = report(setup, {n: results[n] for n in names}, args.note)
-    img = Path(setup.out) / "quality_per_minute.png" if args.tiny else ROOT / "docs" / "images" / "quality_per_minute.png"
+    name = f"quality_per_minute_{args.minutes:g}min_{args.seeds}seeds.png"
+    img = Path(setup.out) / name if args.tiny else ROOT / "docs" / "images" / name
     pic = plot(results, img)
     if pic is not None:
         text += f"\n![FID per lever](images/{pic.name})\n"
     print(text)
-    if not args.tiny:
-        print("wrote", write_section(SECTION, text, omit=("--note",)))
+    if not args.tiny:  # one section per budget and seed count: the screen and the 3-seed check both stay on record
+        print("wrote", write_section(f"{SECTION}, {args.minutes:g} min x {args.seeds} seed(s)", text, omit=("--note",)))
     return text
 
 

@@ -185,7 +185,7 @@ class TrainConfig(_Strict):
     lr_decay: Literal["none", "linear"] = "none"
     lr_decay_start: int | float | str = 0  # a step, or a fraction of the budget (0.5, "50%"); decays to 0 at its end
     grad_clip: float | None = Field(None, gt=0)  # max global grad norm for G and D
-    precision: Literal["32", "bf16-mixed", "16-mixed"] = "32"
+    precision: Literal["32", "bf16-mixed", "16-mixed", "auto"] = "32"  # auto: bf16-mixed on native-bf16 hardware (train/precision.py)
     accelerator: Literal["auto", "cpu", "cuda"] = "auto"
     devices: int = Field(1, ge=1)
     strategy: Literal["auto", "ddp"] = "auto"

@@ -1,6 +1,5 @@
-"""The engine: runs a task's phases by interval on Lightning Fabric, and owns what no task should
-re-implement -- devices, DDP and precision, logging every named term, checkpoints of every named
-network and optimizer, exact resume, signals, NaN stops and time budgets.
+"""The engine: runs a task's phases by interval on Lightning Fabric, and owns what no task should re-implement -- devices,
+DDP and precision, logging every named term, checkpoints of every network and optimizer, exact resume, signals, NaN stops, budgets.
 
 One step: each due phase, ``repeat`` times: draw a batch (or reuse the last), freeze what it freezes,
 sum its named terms (x ``every`` if lazy), backpropagate, clip, step its optimizer, run ``after``.
@@ -29,6 +28,7 @@ from gankit.tasks import build_task
 from gankit.train.checkpoint import clean_temporaries, list_checkpoints, save_checkpoint
 from gankit.train.logger import RunLogger
 from gankit.train.optimizers import build_optimizer, lr_factor
+from gankit.train.precision import resolve_precision
 from gankit.train.run_state import engine_state, engine_weights, restore
 from gankit.train.signals import graceful_stop
 from gankit.utils.io import atomic_write, atomic_write_text, describe_os_error
@@ -64,7 +64,8 @@ class Engine:
         if tc.accelerator == "cuda" and not torch.cuda.is_available():
             raise ConfigError("train.accelerator: 'cuda' requested but no CUDA GPU is visible; use 'auto' or 'cpu'.")
         strategy = tc.strategy if tc.devices > 1 else "auto"
-        self.fabric = Fabric(accelerator=tc.accelerator, devices=tc.devices, strategy=strategy, precision=tc.precision)
+        self.precision = resolve_precision(tc.precision, tc.accelerator)  # what `auto` means on this machine
+        self.fabric = Fabric(accelerator=tc.accelerator, devices=tc.devices, strategy=strategy, precision=self.precision)
         self.fabric.launch()
         self.is_main, self.rank, self.world_size = self.fabric.is_global_zero, self.fabric.global_rank, self.fabric.world_size
         self.device = self.fabric.device

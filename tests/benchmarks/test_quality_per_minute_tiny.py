@@ -42,21 +42,22 @@ def test_tiny_run_rows_cache_and_no_docs(qpm, tiny_idx, tmp_path, monkeypatch):
     out = tmp_path / "qpm"
     argv = ["--tiny", "--levers", "cgan", "--seeds", "2", "--data-root", str(tiny_idx), "--out", str(out)]
     text = qpm.main(argv)
-    rows = {(r["lever"], r["seed"]): r for r in (json.loads(p.read_text()) for p in out.glob("*/seed*.json"))}
+    rows = {(r["lever"], r["seed"]): r for r in (json.loads(p.read_text()) for p in out.glob("*/*/seed*.json"))}
     assert set(rows) == {("dcgan", 0), ("dcgan", 1), ("cgan", 0), ("cgan", 1)}  # the baseline runs although not asked for
     assert all(r["steps"] == 4 for r in rows.values())
     import gankit
     from gankit.metrics import evaluate
 
     r = rows[("cgan", 1)]
-    rep = evaluate(gankit.load(out / "cgan" / "seed1").sample(64, seed=0), "fid,pr", extractor="fmnist", ref="fashion-mnist:test",
+    rep = evaluate(gankit.load(out / "4steps" / "cgan" / "seed1").sample(64, seed=0), "fid,pr", extractor="fmnist", ref="fashion-mnist:test",
                    n=64, data_root=str(tiny_idx))  # fmt: skip
     assert r["fid"] == pytest.approx(rep.value("fid")) and r["recall"] == pytest.approx(rep.value("recall"))
     assert "`cgan`" in text and "`dcgan`" in text
     assert ("does not meet the bar" in text) != ("**meets** the bar" in text)  # one lever against the baseline, one verdict
-    mtimes = {p: p.stat().st_mtime_ns for p in out.glob("*/seed*.json")}
+    mtimes = {p: p.stat().st_mtime_ns for p in out.glob("*/*/seed*.json")}
     qpm.main(argv)  # cached: nothing retrained
-    assert {p: p.stat().st_mtime_ns for p in out.glob("*/seed*.json")} == mtimes
+    assert {p: p.stat().st_mtime_ns for p in out.glob("*/*/seed*.json")} == mtimes
+    assert {p.parent.parent.name for p in mtimes} == {"4steps"}  # runs live under their budget: a screen never clobbers a check
 
 
 def test_verdict_is_the_issues_bar(qpm):

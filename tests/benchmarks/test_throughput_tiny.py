@@ -15,7 +15,7 @@ import torch
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 sys.path.insert(0, str(BENCH))  # the script imports its helpers (_report, _plain_loops) by name
 
-FAMILIES = ("dcgan", "resnet", "stylegan2")
+FAMILIES = ("tacgan", "dcgan", "resnet", "stylegan2")
 PRECISIONS = ("fp32", "bf16-mixed")
 
 
@@ -71,8 +71,12 @@ def test_tiny_rows_and_target(tp, tiny_run):
     assert set(rows) == {(f, p) for f in FAMILIES for p in PRECISIONS}
     for cells in rows.values():  # StyleGAN2 in bf16-mixed included (tests/train/test_bf16_penalties.py)
         _check_row(tp, cells, text)
-    # The verdict follows the default recipe's row in its shipped precision (fp32).
-    ratio = float(rows[("dcgan", "fp32")][6])
+    # The verdict follows the default recipe's row in the precision `auto` resolves to on this machine.
+    from gankit.train.precision import resolve_precision
+
+    shipped = resolve_precision("auto", "cpu")
+    ratio = float(rows[("tacgan", "fp32" if shipped == "32" else shipped)][6])
+    assert f"`tacgan`, {'fp32' if shipped == '32' else shipped})" in text
     assert "≥ 1.2× the plain loop for the default recipe" in text
     assert ("→ **met**" in text) == (ratio >= tp.TARGET) and ("→ **not met**" in text) == (ratio < tp.TARGET)
     assert "Generation, eager PyTorch" in text
@@ -126,3 +130,27 @@ def test_one_plain_dcgan_step_trains_g_and_d(tp, tiny_idx):
     for k in ("G", "D"):
         after = list(loop.nets[k].parameters())
         assert after and all(not torch.equal(a, b) for a, b in zip(after, before[k])), f"{k} did not change"
+
+
+def test_plain_tacgan_trains_gankits_networks_and_its_ema(tp, tiny_idx, tmp_path):
+    """The plain TAC-GAN loop: the default recipe's G and projection D with both class heads, the same initial weights
+    as the engine's, every network changed by one step, and an EMA moved towards G by exactly 1 - decay."""
+    from gankit.config import load_config
+    from gankit.train.engine import Engine
+
+    ema = ["regularizers=[{name: ema, decay: 0.99}]"]  # whether or not the recipe keeps one, the loop's EMA is checked
+    cfg = load_config(tp.recipe_path("tacgan"), tp.overrides("tacgan", 16, "32", str(tiny_idx), tiny=True) + ema)
+    loop = tp.LOOPS["tacgan"](cfg, str(tiny_idx))
+    engine = Engine(cfg, tmp_path / "run", hooks=None).raw
+    for k in ("G", "D"):
+        want = engine[k].state_dict()
+        got = loop.nets[k].state_dict()
+        assert set(got) == set(want) and all(torch.equal(v, want[n]) for n, v in got.items()), k
+    assert any("twin" in n for n, _ in loop.nets["D"].named_parameters())  # TAC's second class head is trained
+    before = {k: [p.detach().clone() for p in loop.nets[k].parameters()] for k in ("G", "D", "G_ema")}
+    loop()
+    for k in ("G", "D"):
+        assert all(not torch.equal(a, b) for a, b in zip(loop.nets[k].parameters(), before[k])), f"{k} did not change"
+    decay = float(next(r.params for r in cfg.regularizers if r.name == "ema")["decay"])
+    for e, e0, g in zip(loop.nets["G_ema"].parameters(), before["G_ema"], loop.nets["G"].parameters()):
+        torch.testing.assert_close(e, e0 + (1 - decay) * (g.detach() - e0))

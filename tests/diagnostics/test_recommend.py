@@ -46,9 +46,19 @@ def _regs(rec):
     return [r.name for r in cfg.regularizers], cfg
 
 
-def test_default_is_dcgan():
+def test_default_is_make_demos_recipe_with_dcgan_for_unlabelled_images():
     rec = recommend("generate", 60_000, configs_dir=CONFIGS)
-    assert rec.recipe == "dcgan_fashion_mnist" and rec.settings == []
+    assert rec.recipe == "default_fashion_mnist" and rec.settings == []
+    assert "dcgan_fashion_mnist" in rec.alternatives and "labels" in rec.reasons[0] and "dcgan_fashion_mnist" in rec.reasons[0]
+    assert "default_fashion_mnist.yaml" in (Path(__file__).resolve().parents[2] / "Makefile").read_text()  # what `make demo` trains
+
+
+def test_without_the_default_recipe_dcgan_is_the_default(tmp_path):
+    for p in CONFIGS.glob("*.yaml"):
+        if p.name != "default_fashion_mnist.yaml":
+            (tmp_path / p.name).write_text(p.read_text())
+    rec = recommend("generate", 60_000, configs_dir=tmp_path)
+    assert rec.recipe == "dcgan_fashion_mnist" and "reliable default" in rec.reasons[0]
 
 
 @pytest.mark.parametrize("task", ["generate", "augment"])
