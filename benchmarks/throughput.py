@@ -45,9 +45,7 @@ TARGET = 1.2  # the issue's target: gankit >= 1.2x the plain loop, default recip
 SECTION = "Training throughput (benchmarks/throughput.py)"
 #: Networks small enough for a test to train every family in seconds (same layer types, fewer channels).
 TINY = {
-    "tacgan": ["model.z_dim=8", "model.generator.base_channels=4", "model.discriminator.base_channels=4"],
-    "dcgan": ["model.z_dim=8", "model.generator.base_channels=4", "model.discriminator.base_channels=4"],
-    "resnet": ["model.z_dim=8", "model.generator.base_channels=4", "model.discriminator.base_channels=4"],
+    **{f: ["model.z_dim=8", "model.generator.base_channels=4", "model.discriminator.base_channels=4"] for f in ("tacgan", "dcgan", "resnet")},
     "stylegan2": ["model.z_dim=8", "model.generator.w_dim=8", "model.generator.mapping_layers=1",
                   "model.generator.max_channels=8", "model.generator.min_channels=4",
                   "model.discriminator.max_channels=8", "model.discriminator.min_channels=4"],
@@ -95,9 +93,10 @@ def plain_rate(family: str, cfg: Config, steps: int, data_root: str | None = Non
 @torch.no_grad()
 def generation_rate(batch: int, seconds: float = 4.0, over: list[str] | None = None) -> float:
     cfg = load_config(RECIPE, over)
-    G = build_task(cfg, (1, 28, 28)).build()["G"].eval()
+    task = build_task(cfg, (1, 28, 28))
+    G, k = task.build()["G"].eval(), getattr(task, "num_classes", 0)
     z = torch.randn(batch, cfg.model.z_dim)
-    args = (z, torch.arange(batch) % 10) if cfg.task.name == "cgan" else (z,)  # conditional: every class in turn
+    args = (z, torch.arange(batch) % k) if k else (z,)  # conditional: every class in turn
     G(*args)
     n, t0 = 0, time.perf_counter()
     while time.perf_counter() - t0 < seconds:
@@ -207,7 +206,7 @@ def main(argv: list[str] | None = None) -> str:
         "DataLoader over an in-memory TensorDataset and torch's default Adam with the recipe's lr/betas. "
         "`tacgan` (the default recipe, `default_fashion_mnist`): TAC-GAN's loop from the paper on the projection D "
         "(non-saturating loss plus the main head's CE on reals and the twin head's on fakes in one backward; G's "
-        "fakes for the batch's labels, its loss -log D + CE(main) - CE(twin) through an unfrozen D; EMA of G after every G step). "
+        "fakes for the batch's labels, its loss -log D + CE(main) - CE(twin) through an unfrozen D; an EMA of G after every G step where the recipe keeps one). "
         "`dcgan`: the PyTorch DCGAN tutorial's loop (BCEWithLogits, separate real/fake backward passes, G's step "
         "through an unfrozen D). `resnet`: SNGAN's, written the same way (hinge loss in one backward, spectral norm on D, TTUR 1e-4/4e-4, "
         "betas (0, 0.9), G's step on the same fakes through an unfrozen D). "

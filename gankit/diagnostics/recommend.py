@@ -361,8 +361,9 @@ def recommend(
         b.reasons.append(SERVE_FAST)
         b.alt(b.has("mlp"))
     if name is None and task == "generate":
-        name = b.has("default") or b.has("dcgan")
-        if name and name == b.has("default"):
+        default = b.has("default")
+        name = default or b.has("dcgan")
+        if name and name == default:
             b.reasons.append(f"{name}: {DEFAULT_WHY}")
         elif name:
             b.reasons.append(f"{name}: DCGAN is the reliable default for unconditional generation with enough data.")
