@@ -137,10 +137,13 @@ def _pixels(driver, id_: str) -> np.ndarray:  # noqa: ANN001
     return np.asarray(red, np.int16).reshape(h, w)
 
 
-def _open(driver, url: str, first_grid: bool = True) -> None:  # noqa: ANN001
-    """Load the page; a generator's page generates a grid on load (wait for it)."""
+def _open(driver, url: str, first_grid: bool = True, errors_fail: bool = True) -> None:  # noqa: ANN001
+    """Load the page; a generator's page generates a grid on load (wait for it).
+
+    errors_fail=False where an error on load is expected (a 401 can show before readyState is complete)."""
     driver.get(url)
-    _wait(driver, lambda d: d.execute_script("return document.readyState") == "complete", "the page")
+    ready = lambda d: d.execute_script("return document.readyState") == "complete"  # noqa: E731
+    _wait(driver, ready, "the page", errors_fail=errors_fail)
     if first_grid:
         _wait(driver, lambda d: _version(d, "grid") >= 1, "the first grid")
 
@@ -282,7 +285,7 @@ def test_api_errors_are_shown_on_the_page(browser, serve):
 
 
 def test_api_key_field_appears_on_401_and_is_sent(browser, serve):
-    _open(browser, serve("cgan", api_key=True), first_grid=False)
+    _open(browser, serve("cgan", api_key=True), first_grid=False, errors_fail=False)
     browser.execute_script("sessionStorage.clear()")
     browser.refresh()
     _wait(browser, lambda d: _el(d, "auth-section").is_displayed(), "the API-key field", errors_fail=False)
