@@ -93,6 +93,8 @@ LEVERS: list[Lever] = [
     Lever("default_ttur", "default_fashion_mnist", ("optim.g.lr=1e-4", "optim.d.lr=4e-4"), "the default with TTUR: G 1e-4, D 4e-4"),
     Lever("default_batch128", "default_fashion_mnist", ("train.batch_size=128", "optim.g.lr=2.83e-4", "optim.d.lr=2.83e-4"),
           "the default at batch 128, lr x sqrt(2)"),
+    Lever("default_smooth", "default_fashion_mnist", ("regularizers=[{name: one_sided_label_smoothing, real: 0.9}]",),
+          "the default with one-sided label smoothing (real 0.9), as stable_fashion_mnist has"),
 ]
 BY_NAME = {lv.name: lv for lv in LEVERS}
 TINY = ("model.z_dim=8", "model.generator.base_channels=4", "model.discriminator.base_channels=4", "train.batch_size=16")
