@@ -4,23 +4,26 @@ A *cell* is one rare class cut to one level (``shirt`` at 1 %). Per cell, the GA
 (``gan`` the recipe as shipped, ``lowdata`` the same plus DiffAugment or ADA) and every classifier
 row of every seed reuses them. Each function here is a pure function of its arguments and the
 cache folder, importable by a spawned worker (``--parallel``), and writes its result atomically,
-so a killed study loses only the jobs in flight. The cache key of a result covers every setting
-that changes it; a result whose key differs is recomputed.
+so a killed study loses only the jobs in flight. A copy of every result JSON is kept in
+``Study.results`` (benchmarks/results/augmentation, a few kB each, in git): a new checkout has
+no cache, and a rerun then redoes only what is missing. The cache key of a result covers every
+setting that changes it; a result whose key differs is recomputed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+import _results
+from _results import key_of, read_cached
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The conditions, in table order: (key, label). ``gan_*`` and ``lowdata`` add synthetic images.
@@ -63,6 +66,7 @@ class Study:
     limit: int | None = None  # only the first N training images (--tiny)
     test_limit: int | None = None
     n_add: int | None = None  # synthetic images per condition; None: up to the median class count
+    results: str | None = None  # kept copies of every result JSON (benchmarks/results/augmentation, in git); None: none
 
 
 @dataclass(frozen=True)
@@ -77,22 +81,16 @@ class Cell:
 
 
 def _hash(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return key_of(obj)
 
 
-def _write_json(path: Path, obj: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(obj, indent=1))
-    tmp.replace(path)
+def lookup(study: Study, path: Path, key: str) -> dict | None:
+    """The result of the current settings at ``path``: the cache's, else the kept copy's."""
+    return _results.lookup(study.out, study.results, path, key)
 
 
-def read_cached(path: Path, key: str) -> dict | None:
-    try:
-        res = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return res if res.get("key") == key else None
+def save(study: Study, path: Path, obj: dict) -> None:
+    _results.save(study.out, study.results, path, obj)
 
 
 def cell_dir(study: Study, cell: Cell) -> Path:
@@ -188,7 +186,7 @@ def train_gan(study: Study, cell: Cell, kind: str) -> dict:
     res = train(cfg, run, hooks=[])
     out = {"key": key, "kind": kind, "cell": cell.tag, "steps": res.step, "status": res.status,
            "seconds": round(time.perf_counter() - t0, 1), "threads": torch.get_num_threads()}  # fmt: skip
-    _write_json(info, out)
+    save(study, info, out)
     return out
 
 
@@ -217,7 +215,7 @@ def row_path(study: Study, cell: Cell, cond: str, seed: int) -> Path:
     return cell_dir(study, cell) / "rows" / f"{cond}-seed{seed}.json"
 
 
-def _judge_path(study: Study, cell: Cell, seed: int) -> Path:
+def judge_path(study: Study, cell: Cell, seed: int) -> Path:
     return cell_dir(study, cell) / "models" / f"real-seed{seed}.pt"
 
 
@@ -225,7 +223,7 @@ def _judge(study: Study, cell: Cell, seed: int):  # type: ignore[no-untyped-def]
     """The classifier of condition (a), same seed: the confidence filter's judge, trained on the cut data only."""
     from gankit.augment.classifier import Classifier, SmallCNN
 
-    saved = torch.load(_judge_path(study, cell, seed), weights_only=True)
+    saved = torch.load(judge_path(study, cell, seed), weights_only=True)
     net = SmallCNN(saved["channels"], saved["num_classes"])
     net.load_state_dict(saved["state"])
     net.eval()
@@ -324,8 +322,8 @@ def classifier_row(study: Study, cell: Cell, cond: str, seed: int) -> dict:
 
     key = row_key(study, cell, cond, seed)
     path = row_path(study, cell, cond, seed)
-    cached = read_cached(path, key)
-    if cached and (cond != "real" or _judge_path(study, cell, seed).is_file()):
+    cached = lookup(study, path, key)
+    if cached and (cond != "real" or judge_path(study, cell, seed).is_file()):
         return cached
     x, y = imbalanced_train(study, cell)
     xt, yt = test_set(study)
@@ -337,7 +335,7 @@ def classifier_row(study: Study, cell: Cell, cond: str, seed: int) -> dict:
             images, out["filter"] = _extra(study, cell, cond, seed, x, y)
         except GankitError as e:  # a filter that keeps too few samples is a result, not a crash
             out.update(error=str(e), n_added=0)
-            _write_json(path, out)
+            save(study, path, out)
             return out
         out["seconds_synthetic"] = round(time.perf_counter() - t0, 1)
         out["n_added"] = len(images)
@@ -351,11 +349,11 @@ def classifier_row(study: Study, cell: Cell, cond: str, seed: int) -> dict:
     out["metrics"] = {k: m[k] for k in ("rare_recall", "rare_precision", "rare_f1", "balanced_accuracy", "macro_f1", "accuracy")}
     out["per_class_recall"] = m["per_class"]["recall"]
     if cond == "real":  # the confidence filter's judge for this seed
-        _judge_path(study, cell, seed).parent.mkdir(parents=True, exist_ok=True)
+        judge_path(study, cell, seed).parent.mkdir(parents=True, exist_ok=True)
         torch.save({"state": model.net.state_dict(), "channels": int(x.shape[1]), "num_classes": model.num_classes,
                     "image_shape": list(model.image_shape), "epochs": model.epochs, "n_train": model.n_train},
-                   _judge_path(study, cell, seed))  # fmt: skip
-    _write_json(path, out)
+                   judge_path(study, cell, seed))  # fmt: skip
+    save(study, path, out)
     return out
 
 

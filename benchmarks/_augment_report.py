@@ -8,12 +8,14 @@ told apart by the reader.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from _augment_jobs import CONDITIONS, GAN_OF, Cell, Study, gan_key, read_cached, row_key, row_path, cell_dir
+from _augment_carry import Carried, across_levels
+from _augment_jobs import CONDITIONS, GAN_OF, Cell, Study, cell_dir, gan_key, lookup, row_key, row_path
 
 METRICS = ["rare_recall", "rare_precision", "rare_f1", "balanced_accuracy", "macro_f1"]
 SHORT = {"real": "a", "oversample": "b", "classical": "c", "gan": "d", "gan_conf": "e conf", "gan_drs": "e DRS", "lowdata": "f"}
@@ -33,11 +35,11 @@ def collect(study: Study, cells: list[Cell], seeds: list[int]) -> tuple[dict, di
     gans: dict[tuple[str, str], dict] = {}
     for cell in cells:
         for kind in ("gan", "lowdata"):
-            info = read_cached(cell_dir(study, cell) / f"{kind}.json", gan_key(study, cell, kind))
+            info = lookup(study, cell_dir(study, cell) / f"{kind}.json", gan_key(study, cell, kind))
             if info:
                 gans[(cell.tag, kind)] = info
         for cond, _ in CONDITIONS:
-            found = [read_cached(row_path(study, cell, cond, s), row_key(study, cell, cond, s)) for s in seeds]
+            found = [lookup(study, row_path(study, cell, cond, s), row_key(study, cell, cond, s)) for s in seeds]
             rows[(cell.tag, cond)] = [r for r in found if r]
     return rows, gans
 
@@ -160,24 +162,39 @@ def findings(study: Study, cells: list[Cell], rows: dict) -> list[str]:
     return out
 
 
-def plot(study: Study, cells: list[Cell], rows: dict, path: Path) -> Path | None:
-    """Rare-class recall per condition (mean, std error bar, each seed a dot), one panel per class and level."""
+def _keyed(study: Study, carried: Carried) -> dict[tuple[str, str], tuple[float, float]]:
+    """The carried rows' rare-class recall by (cell tag, condition key)."""
+    by_label = {label(c, study): c for c, _ in CONDITIONS}
+    return {(tag, by_label[lab]): v for (tag, lab), v in carried.recall.items() if lab in by_label}
+
+
+def plot(study: Study, cells: list[Cell], rows: dict, path: Path, carried: Carried | None = None) -> Path | None:
+    """Rare-class recall per condition (mean, std error bar, each seed a dot), one panel per class and level;
+    a carried cell has its mean and std only (hatched bars, no dots)."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    levels = sorted({c.level for c in cells})
-    names = list(dict.fromkeys(c.name for c in cells))
-    if not cells:
+    carried = carried or Carried()
+    old = _keyed(study, carried)
+    panels = [(c.name, c.level, c.tag) for c in cells] + [(carried.names[t], carried.levels[t], t) for t in carried.rows]
+    if not panels:
         return None
+    levels = sorted({lv for _, lv, _ in panels})
+    names = list(dict.fromkeys(n for n, _, _ in panels))
     fig, axes = plt.subplots(len(levels), len(names), figsize=(max(3.4 * len(names), 5.5), 2.8 * len(levels) + 0.4), dpi=100, squeeze=False)
     conds = [c for c, _ in CONDITIONS]
     colors = ["0.55", "tab:blue", "tab:cyan", "tab:orange", "tab:red", "tab:purple", "tab:green"]
-    for cell in cells:
-        ax = axes[levels.index(cell.level)][names.index(cell.name)]
+    for name, level, tag in panels:
+        ax = axes[levels.index(level)][names.index(name)]
         for i, cond in enumerate(conds):
-            vals = [r["metrics"]["rare_recall"] for r in rows[(cell.tag, cond)] if "metrics" in r]
+            if tag in carried.rows:
+                if (tag, cond) in old:
+                    m, sd = old[(tag, cond)]
+                    ax.bar(i, m, yerr=sd, color=colors[i], capsize=3, hatch="//", edgecolor="white")
+                continue
+            vals = [r["metrics"]["rare_recall"] for r in rows[(tag, cond)] if "metrics" in r]
             if not vals:
                 continue
             sd = float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0
@@ -185,7 +202,8 @@ def plot(study: Study, cells: list[Cell], rows: dict, path: Path) -> Path | None
             ax.scatter([i] * len(vals), vals, s=8, color="black", zorder=3)
         ax.set_xticks(range(len(conds)), [SHORT[c] for c in conds], fontsize=7)
         ax.set_ylim(0, 1)
-        ax.set_title(f"{cell.name}, {cell.level:g} % of its images", fontsize=9)
+        when = f" (as of {carried.dates[tag][:10]})" if tag in carried.rows else ""
+        ax.set_title(f"{name}, {level:g} % of its images{when}", fontsize=9)
         ax.set_ylabel("rare-class recall", fontsize=8)
     fig.suptitle("Rare-class recall on the real test split\n(bars: mean ± std over the seeds; dots: each seed)", fontsize=9)
     fig.tight_layout()
@@ -195,10 +213,31 @@ def plot(study: Study, cells: list[Cell], rows: dict, path: Path) -> Path | None
     return path
 
 
-def body(study: Study, cells: list[Cell], seeds: list[int], rows: dict, gans: dict, n_real: dict[str, int], plot_name: str | None,
-         note: str = "", threads: int = 1) -> str:  # fmt: skip
+def _recall_means(study: Study, cells: list[Cell], rows: dict, carried: Carried) -> dict[tuple[str, float], dict[str, float]]:
+    out: dict[tuple[str, float], dict[str, float]] = {}
+    for cell in cells:
+        for cond, _ in CONDITIONS:
+            s = metric(rows[(cell.tag, cond)], "rare_recall")
+            if s:
+                out.setdefault((cell.name, cell.level), {})[SHORT[cond]] = s[0]
+    for (tag, cond), (m, _) in _keyed(study, carried).items():
+        out.setdefault((carried.names[tag], carried.levels[tag]), {})[SHORT[cond]] = m
+    return out
+
+
+def _merged_table(study: Study, cells: list[Cell], rows: dict, gans: dict, n_real: dict[str, int], carried: Carried) -> str:
+    """This run's rows and the carried ones, by level, each cell's rows together."""
     from _report import table
 
+    new = table(HEADERS, table_rows(study, cells, rows, gans, n_real)).splitlines()
+    per = len(CONDITIONS)
+    blocks = [(cell.level, k, new[2 + k * per: 2 + (k + 1) * per]) for k, cell in enumerate(cells)]
+    blocks += [(carried.levels[t], len(cells) + k, lines) for k, (t, lines) in enumerate(carried.rows.items())]
+    return "\n".join(new[:2] + [line for _, _, lines in sorted(blocks, key=lambda b: b[:2]) for line in lines])
+
+
+def body(study: Study, cells: list[Cell], seeds: list[int], rows: dict, gans: dict, n_real: dict[str, int], plot_name: str | None,
+         note: str = "", threads: int = 1, carried: Carried | None = None) -> str:  # fmt: skip
     from gankit.augment.classifier import EPOCHS, RECIPE
 
     low = "DiffAugment (color, translation, cutout)" if study.low_data == "diffaugment" else "ADA (its default pipeline, target 0.6)"
@@ -222,13 +261,24 @@ def body(study: Study, cells: list[Cell], seeds: list[int], rows: dict, gans: di
         f"vs the test images of the class) and class consistency ↑ (the shipped classifier agrees with the class) describe "
         f"the added images; GAN training is wall-clock ({threads} torch thread per process).\n\n"
     )
+    carried = carried or Carried()
     if note:
         text += f"**Conditions of this run:** {note}\n\n"
-    text += table(HEADERS, table_rows(study, cells, rows, gans, n_real)) + "\n\n"
+    if carried.rows:
+        text += carried.note() + "\n\n"
+    text += _merged_table(study, cells, rows, gans, n_real, carried) + "\n\n"
     if plot_name:
         text += f"![rare-class recall per condition](images/{plot_name})\n\n"
     text += "**Target** (at 1 %: (d) or (e) raises rare-class recall over (a) by ≥ 10 points, beats (b) and (c), balanced " \
             "accuracy no lower than (a); differences ± their standard error over the seeds):\n\n"  # fmt: skip
-    text += "\n".join(verdicts(study, cells, rows)) + "\n\n**Where synthetic samples help (from the numbers above):**\n\n"
-    text += "\n".join(findings(study, cells, rows) or ["- no complete rows yet."]) + "\n"
-    return text
+    lines = [(c.level, k, v) for k, (c, v) in enumerate(zip(cells, verdicts(study, cells, rows)))]
+    lines += [(carried.levels[t], len(cells) + k, v) for k, (t, v) in enumerate(carried.verdicts.items())]
+    text += "\n".join(v for *_, v in sorted(lines)) + "\n\n**Where synthetic samples help (from the numbers above):**\n\n"
+    found = [(lv, k, ln) for k, (lv, ln) in enumerate((lv, ln) for lv, lns in carried.findings.items() for ln in lns)]
+    found += [(float(re.match(r"- At ([\d.]+) %", ln).group(1)), len(found) + k, ln) for k, ln in enumerate(findings(study, cells, rows))]
+    text += "\n".join(ln for *_, ln in sorted(found)) or "- no complete rows yet."
+    levels = across_levels(_recall_means(study, cells, rows, carried))
+    if levels:
+        text += "\n\n**From one level to the next** (rare-class recall means; the best GAN condition of (d), (e), (f)):\n\n"
+        text += "\n".join(levels)
+    return text + "\n"

@@ -7,8 +7,11 @@ trained on the same imbalanced data only, (e) (d) filtered by the (a) classifier
 separately, by discriminator rejection sampling, (f) + samples of the same GAN trained with
 DiffAugment (or ADA), and scored on the real test split. The GANs are trained once per class and
 level (``--minutes`` each) and reused by every condition and seed; every result is cached under
-``--out`` (keyed by its settings), so a rerun does only what is missing, and ``--parallel`` runs
-that many single-thread worker processes. The table, the verdicts against the issue's target and a
+``--out`` (keyed by its settings) and kept in ``--results`` (benchmarks/results/augmentation, in
+git), so a rerun, in this checkout or a new one, does only what is missing, and ``--parallel`` runs
+that many single-thread worker processes. The section shows every kept cell of the current
+settings, and carries the document's own earlier rows of any other cell (dated): ``--levels 5``
+alone adds the 5 % rows beside the 1 % ones. The table, the verdicts against the issue's target and a
 recall plot go to docs/benchmarks.md; ``--tiny`` runs a seconds-long configuration, prints its
 report and writes nothing under docs/.
 
@@ -30,11 +33,15 @@ import re
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _augment_jobs import CONDITIONS, GAN_OF, ROOT, Cell, Study, n_real, run_job  # noqa: E402
+from _augment_jobs import (  # noqa: E402
+    CONDITIONS, GAN_OF, ROOT, Cell, Study, cell_dir, gan_key, judge_path, lookup, n_real, read_cached, row_key, row_path, run_job, save,
+)  # fmt: skip
 
+RESULTS = ROOT / "benchmarks" / "results" / "augmentation"
 SECTION = "GAN data augmentation for a rare class (benchmarks/augmentation_fashion_mnist.py)"
 PLOT = "augmentation_recall.png"
 NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
@@ -73,6 +80,54 @@ def plan(study: Study, cells: list[Cell], seeds: list[int]) -> list[tuple[tuple,
                     deps.append(("row", study, cell, "real", seed))
                 jobs.append((("row", study, cell, cond, seed), deps))
     return jobs
+
+
+def prune(study: Study, jobs: list[tuple[tuple, list[tuple]]]) -> list[tuple[tuple, list[tuple]]]:
+    """Only the jobs whose results are neither cached nor kept, and the ones they need: a new checkout
+    with every row kept trains no GAN. Row (a) reruns where its kept result lacks the saved classifier
+    a missing confidence row needs."""
+
+    def have(cell: Cell, cond: str, seed: int) -> bool:
+        return lookup(study, row_path(study, cell, cond, seed), row_key(study, cell, cond, seed)) is not None
+
+    need: set[tuple] = set()
+    for job, _ in jobs:
+        if job[0] == "row":
+            _, _, cell, cond, seed = job
+            if not have(cell, cond, seed) or (cond == "real" and not judge_path(study, cell, seed).is_file()
+                                              and not have(cell, "gan_conf", seed)):  # fmt: skip
+                need.add(job)
+    deps = dict(jobs)
+    need |= {d for job in list(need) for d in deps[job] if d[0] == "gan"}
+    return [(job, [d for d in ds if d in need]) for job, ds in jobs if job in need]
+
+
+def keep(study: Study, cells: list[Cell], seeds: list[int]) -> None:
+    """Copy the cache's results of ``cells`` into ``study.results`` (also those cached before results were kept)."""
+    if not study.results:
+        return
+    for cell in cells:
+        found = [(cell_dir(study, cell) / f"{kind}.json", gan_key(study, cell, kind)) for kind in ("gan", "lowdata")]
+        found += [(row_path(study, cell, c, s), row_key(study, cell, c, s)) for c, _ in CONDITIONS for s in seeds]
+        for path, key in found:
+            res = read_cached(path, key)
+            if res:
+                save(study, path, res)
+
+
+def kept_cells(study: Study, cells: list[Cell]) -> list[Cell]:
+    """Cells this run does not run whose results are kept (the report shows them; their keys are checked there)."""
+    if not study.results or not Path(study.results).is_dir():
+        return []
+    out = []
+    for d in sorted(Path(study.results).iterdir()):
+        m = re.fullmatch(r"(.+)-([\d.]+)pct", d.name)
+        if m and d.is_dir():
+            k, name = class_id(m.group(1))
+            cell = Cell(k, name, float(m.group(2)))
+            if cell not in cells:
+                out.append(cell)
+    return out
 
 
 def describe(job: tuple, res: dict) -> str:
@@ -155,6 +210,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--gamma", type=float, default=None, help="DRS gamma (default: its 95th-percentile rule; --tiny: -10)")
     ap.add_argument("--n-add", type=int, default=None, help="images each condition adds (default: up to the median class size)")
     ap.add_argument("--out", default=None, help="cache folder (default runs/bench-augment; --tiny: a temporary one)")
+    ap.add_argument("--results", default=None, help="folder that keeps every result JSON (default benchmarks/results/augmentation; "
+                    "--tiny: none); 'none' keeps none")  # fmt: skip
     ap.add_argument("--data-root", default=None, help="folder of the Fashion-MNIST IDX files (default: gankit's search)")
     ap.add_argument("--tiny", action="store_true", help="a tiny configuration in seconds; prints, writes nothing under docs/")
     ap.add_argument("--note", default="", help="conditions of this run to print above the table")
@@ -186,7 +243,9 @@ def make_study(args: argparse.Namespace) -> tuple[Study, list[Cell], list[int]]:
                       minutes=args.minutes, **common)  # fmt: skip
     else:
         study = Study(out=args.out or str(ROOT / "runs" / "bench-augment"), minutes=args.minutes, epochs=args.epochs or EPOCHS,
-                      **common)  # fmt: skip
+                      results=str(RESULTS), **common)  # fmt: skip
+    if args.results:
+        study = replace(study, results=None if args.results == "none" else args.results)
     if not (ROOT / "configs" / f"{study.recipe}.yaml").is_file():
         raise SystemExit(f"--recipe: no configs/{study.recipe}.yaml")
     cells = [Cell(k, name, lv) for lv in levels for k, name in classes]
@@ -200,15 +259,21 @@ def main(argv: list[str] | None = None) -> str:
 
     torch.set_num_threads(1)
     t0 = time.perf_counter()
-    failures = run_all(plan(study, cells, seeds), args.parallel)
+    failures = run_all(prune(study, plan(study, cells, seeds)), args.parallel)
+    keep(study, cells, seeds)
 
+    from _augment_carry import previous
     from _augment_report import body, collect, plot
+    from _report import DOC
 
-    rows, gans = collect(study, cells, seeds)
-    counts = {c.tag: n_real(study, c) for c in cells}
+    shown = cells + kept_cells(study, cells)
+    rows, gans = collect(study, shown, seeds)
+    shown = [c for c in shown if c in cells or any(rows[(c.tag, cond)] for cond, _ in CONDITIONS)]  # kept under other settings: not shown
+    carried = previous(DOC, SECTION, {c.tag for c in shown}) if not args.tiny else None
+    counts = {c.tag: n_real(study, c) for c in shown}
     img_dir = Path(study.out) if args.tiny else ROOT / "docs" / "images"
-    picture = plot(study, cells, rows, img_dir / PLOT)
-    text = body(study, cells, seeds, rows, gans, counts, picture.name if picture else None, note=args.note)
+    picture = plot(study, shown, rows, img_dir / PLOT, carried)
+    text = body(study, shown, seeds, rows, gans, counts, picture.name if picture else None, note=args.note, carried=carried)
     if failures:
         text += "\n**Jobs that failed in this invocation:** " + "; ".join(sorted(set(failures)))[:2000] + "\n"
     print(text)

@@ -10,47 +10,40 @@ fraction, reverse KL; and the acceptance rate. The issue's target: 25/25 modes, 
 
 Fashion-MNIST: ``dcgan_fashion_mnist`` trained for ``--minutes`` (default 10, as in the quality
 table), 10,000 samples plainly and with DRS: FID, precision and recall against the test split, and
-the acceptance rate. Results are cached under ``--out`` (keyed by their settings); ``--tiny`` runs a
-few steps on tiny data, prints, and writes nothing under docs/.
+the acceptance rate. Results are cached under ``--out`` (keyed by their settings) and the 2D rows
+kept in ``--results`` (benchmarks/results/drs_2d, in git): a seed costs about 25 single-core minutes
+to train, so sessions can add seeds one by one (``--seeds 2,3``) and the table shows every kept
+seed. ``--tiny`` runs a few steps on tiny data, prints, and writes nothing under docs/.
 
     python benchmarks/drs_2d.py [--seeds 0,1,2,3,4] [--parallel 2] [--minutes 10] [--fmnist-methods none,drs]
-                                [--skip-fmnist] [--skip-2d] [--note TEXT]
+                                [--skip-fmnist] [--skip-2d] [--results DIR|none] [--note TEXT]
     python benchmarks/drs_2d.py --tiny [--data-root TESTS_IDX_FOLDER]
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from mode_collapse_2d import SEEDS, TARGET, overrides as seed_overrides, recipe_hash  # noqa: E402
+from _results import key_of as _key, kept_path, lookup, read_cached as _cached, save  # noqa: E402
+from _drs_report import FMNIST_LABELS, GAMMA_PERCENTILE, METHODS_2D, RECIPE_FMNIST, meets, percentile_of  # noqa: E402, F401
+from _drs_report import kl_text as _kl, report_2d, report_fmnist  # noqa: E402
+from mode_collapse_2d import SEEDS, overrides as seed_overrides, recipe_hash  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+KEPT = ROOT / "benchmarks" / "results" / "drs_2d"
 SECTION = "Rejection sampling: DRS and MH-GAN on the 2D grid and Fashion-MNIST (benchmarks/drs_2d.py)"
 RECIPE_2D = ROOT / "configs" / "mlp_grid25_stable.yaml"
-RECIPE_FMNIST = "dcgan_fashion_mnist"
-# (key, method, gamma, label); a key "drs_pNN" sets γ to the NN-th percentile of F instead of the default 95th.
-METHODS_2D = [("plain", "none", None, "plain sampling"), ("drs", "drs", None, "DRS, default γ (95th percentile of F)"),
-              ("drs_p80", "drs", None, "DRS, γ at the 80th percentile"), ("drs_p99", "drs", None, "DRS, γ at the 99th percentile"),
-              ("drs_exact", "drs", 0.0, "DRS, γ = 0 (the exact rule)"), ("mh", "mh", None, "MH-GAN (chains of 100)")]  # fmt: skip
-GAMMA_PERCENTILE = 95.0
-
-
-def percentile_of(key: str) -> float:
-    """The γ percentile a row asks for (``drs_p80`` -> 80), else DRS's default."""
-    return float(key[len("drs_p"):]) if key.startswith("drs_p") else GAMMA_PERCENTILE
-FMNIST_LABELS = {"none": "plain sampling", "drs": "DRS, default γ", "mh": "MH-GAN (chains of 100)"}
 TINY_FMNIST = ["model.z_dim=8", "model.generator.base_channels=4", "model.discriminator.base_channels=4", "train.batch_size=16",
                "train.max_steps=20", "train.max_minutes=null", "eval.fid=off"]  # fmt: skip
 
@@ -67,26 +60,11 @@ class Setup:
     burn_in: int = 10000
     data_root: str | None = None
     reuse: str | None = str(ROOT / "runs" / "bench-2d" / "grid25" / "stable")
+    kept: str | None = str(KEPT)  # the 2D rows' JSONs, in git: a new checkout reports every kept seed without retraining
 
 
-def _key(obj: object) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def _cached(path: Path, key: str) -> dict | None:
-    try:
-        r = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return r if r.get("key") == key else None
-
-
-def _save(path: Path, obj: dict) -> dict:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(obj, indent=1))
-    tmp.replace(path)
-    return obj
+def _save(setup: Setup, path: Path, obj: dict) -> dict:
+    return save(setup.out, setup.kept, path, obj)
 
 
 def grid_run(setup: Setup, seed: int) -> tuple[Path, dict]:
@@ -109,7 +87,7 @@ def grid_run(setup: Setup, seed: int) -> tuple[Path, dict]:
     cfg = load_config(RECIPE_2D, [*setup.extra_2d, *seed_overrides(seed, max(1, steps // 10))])
     t0 = time.perf_counter()
     res = train(cfg, run, hooks=[])
-    return run, _save(run.with_suffix(".train.json"), {"key": h, "steps": res.step, "seconds": round(time.perf_counter() - t0, 1),
+    return run, save(setup.out, None, run.with_suffix(".train.json"), {"key": h, "steps": res.step, "seconds": round(time.perf_counter() - t0, 1),
                                                        "trained_by": "benchmarks/drs_2d.py"})  # fmt: skip
 
 
@@ -129,29 +107,55 @@ def draw(run: Path, n: int, method: str, seed: int, gamma: float | None, setup: 
                          "gamma": res.gamma, "calibration_accuracy": cal.get("accuracy"), "held_out": res.details.get("held_out")}  # fmt: skip
 
 
+def row_key(setup: Setup, key: str, method: str, gamma: float | None) -> str:
+    """A 2D row's settings, independent of where its run lies (a kept row must match in a new checkout)."""
+    from gankit.config import load_config
+
+    pct = percentile_of(key)
+    planned = load_config(RECIPE_2D, list(setup.extra_2d)).train.max_steps
+    return _key([recipe_hash(RECIPE_2D, list(setup.extra_2d) or None), planned, method, gamma, setup.n_2d, setup.calibration_n,
+                 setup.burn_in] + ([pct] if pct != GAMMA_PERCENTILE else []))  # fmt: skip
+
+
+def _row_path(setup: Setup, seed: int, key: str, suffix: str = ".json") -> Path:
+    return Path(setup.out) / "grid25" / f"seed{seed}-{key}{suffix}"
+
+
+def kept_seeds(setup: Setup) -> list[int]:
+    """The seeds whose every 2D row is kept (or cached) under the current settings."""
+    seeds = set()
+    for root in (Path(setup.out), Path(setup.kept) if setup.kept else None):
+        if root is not None:
+            seeds |= {int(p.name[4:-11]) for p in (root / "grid25").glob("seed*-plain.json") if p.name[4:-11].isdigit()}
+    keys = [(k, row_key(setup, k, m, g)) for k, m, g, _ in METHODS_2D]
+    return sorted(s for s in seeds if all(lookup(setup.out, setup.kept, _row_path(setup, s, k), h) for k, h in keys))
+
+
 def grid_seed(setup: Setup, seed: int) -> list[dict]:
-    """Every 2D method on one seed (cached per method); seed 0's points are kept for the picture."""
+    """Every 2D method on one seed (cached and kept per method; trained only if a row is missing); seed 0's points
+    are kept for the picture."""
     from gankit.metrics.coverage import mixture_coverage
 
     torch.set_num_threads(1)
-    run, info = grid_run(setup, seed)
+    found = {key: lookup(setup.out, setup.kept, _row_path(setup, seed, key), row_key(setup, key, m, g)) for key, m, g, _ in METHODS_2D}
+    run, info = (None, {}) if all(found.values()) else grid_run(setup, seed)
     out = []
     for key, method, gamma, _ in METHODS_2D:
-        pct = percentile_of(key)
-        k = _key([recipe_hash(RECIPE_2D, list(setup.extra_2d) or None), str(run), info.get("steps"), method, gamma, setup.n_2d,
-                  setup.calibration_n, setup.burn_in] + ([pct] if pct != GAMMA_PERCENTILE else []))  # fmt: skip
-        path = Path(setup.out) / "grid25" / f"seed{seed}-{key}.json"
-        res = _cached(path, k)
+        path, res = _row_path(setup, seed, key), found[key]
         if res is None:
             t0 = time.perf_counter()
-            pts, meas = draw(run, setup.n_2d, method, seed, gamma, setup, pct)
+            pts, meas = draw(run, setup.n_2d, method, seed, gamma, setup, percentile_of(key))
             seconds = round(time.perf_counter() - t0, 1)
             cov = mixture_coverage(pts, "grid25", n_samples=setup.n_2d)
-            res = _save(path, {"key": k, "seed": seed, "row": key, **cov.to_dict(), **meas, "sampling_seconds": seconds,
-                               "train_steps": info.get("steps"), "train_seconds": info.get("seconds"), "trained_by": info.get("trained_by")})  # fmt: skip
+            res = {"key": row_key(setup, key, method, gamma), "seed": seed, "row": key, **cov.to_dict(), **meas,
+                   "sampling_seconds": seconds, "train_steps": info.get("steps"), "train_seconds": info.get("seconds"),
+                   "trained_by": info.get("trained_by")}  # fmt: skip
             if seed == 0:
-                np.save(path.with_suffix(".npy"), np.asarray(pts, dtype=np.float32))
-        out.append(res)
+                for target in (path, kept_path(setup.out, setup.kept, path)):
+                    if target is not None:
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        np.save(target.with_suffix(".npy"), np.asarray(pts, dtype=np.float32))
+        out.append(_save(setup, path, res))
     return out
 
 
@@ -175,7 +179,8 @@ def fmnist_rows(setup: Setup, methods: list[str], run_dir: str | None = None) ->
             shutil.rmtree(run, ignore_errors=True)
             t0 = time.perf_counter()
             res = train(load_config(path, over), run)
-            info = _save(run.with_suffix(".train.json"), {"key": h, "steps": res.step, "seconds": round(time.perf_counter() - t0, 1)})
+            info = save(setup.out, None, run.with_suffix(".train.json"), {"key": h, "steps": res.step,
+                                                                    "seconds": round(time.perf_counter() - t0, 1)})  # fmt: skip
     rows = []
     for method in methods:
         k = _key([info, str(run), method, setup.n_fmnist, setup.calibration_n, setup.burn_in, setup.data_root])
@@ -186,7 +191,7 @@ def fmnist_rows(setup: Setup, methods: list[str], run_dir: str | None = None) ->
             x, meas = draw(run, setup.n_fmnist, method, 0, None, setup)
             seconds = round(time.perf_counter() - t0, 1)
             rep = evaluate(x, "fid,pr", extractor="fmnist", ref="fashion-mnist:test", n=setup.n_fmnist, data_root=setup.data_root)
-            row = _save(cache, {"key": k, "method": method, "fid": rep.value("fid"), "precision": rep.value("precision"),
+            row = save(setup.out, None, cache, {"key": k, "method": method, "fid": rep.value("fid"), "precision": rep.value("precision"),
                                 "recall": rep.value("recall"), **meas, "sampling_seconds": seconds, "train_steps": info.get("steps"),
                                 "train_seconds": info.get("seconds")})  # fmt: skip
         rows.append(row)
@@ -196,68 +201,6 @@ def fmnist_rows(setup: Setup, methods: list[str], run_dir: str | None = None) ->
 def _job(job: tuple) -> object:
     kind, setup, *rest = job
     return grid_seed(setup, *rest) if kind == "grid" else fmnist_rows(setup, *rest)
-
-
-def meets(r: dict) -> bool:
-    return r["modes_covered"] == r["n_modes"] and r["hq_fraction"] >= TARGET["hq"] and r["reverse_kl"] is not None \
-        and r["reverse_kl"] <= TARGET["rkl"]  # fmt: skip
-
-
-def _ms(v: list[float], scale: float = 1.0, digits: int = 3) -> str:
-    v = [x for x in v if x is not None]
-    if not v:
-        return "—"
-    a = np.asarray(v, dtype=np.float64) * scale
-    return f"{a.mean():.{digits}f} ± {a.std(ddof=1) if len(a) > 1 else 0.0:.{digits}f}"
-
-
-def _kl(v: float | None) -> str:
-    return "— (no HQ sample)" if v is None else f"{v:.3f}"
-
-
-def report_2d(results: dict[int, list[dict]]) -> str:
-    from _report import table
-
-    rows, lines = [], []
-    for key, _, _, label in METHODS_2D:
-        rs = [r for seed in sorted(results) for r in results[seed] if r["row"] == key]
-        if not rs:
-            continue
-        ok = [meets(r) for r in rs]
-        rows.append([label, _ms([r["modes_covered"] for r in rs], digits=1), _ms([r["hq_fraction"] for r in rs], 100, 1),
-                     _ms([r["reverse_kl"] for r in rs]), _ms([r["acceptance_rate"] for r in rs], 100, 2),
-                     f"{sum(ok)}/{len(ok)}", _ms([r["sampling_seconds"] for r in rs], digits=1)])  # fmt: skip
-        per_seed = "; ".join(f"seed {r['seed']}: {r['modes_covered']}/{r['n_modes']}, {100 * r['hq_fraction']:.1f} % HQ, "
-                             f"rKL {_kl(r['reverse_kl'])}" + (" ✓" if o else " ✗") for r, o in zip(rs, ok))  # fmt: skip
-        gap = ""
-        if not all(ok):
-            worst_hq = min(r["hq_fraction"] for r in rs)
-            worst_kl = max((r["reverse_kl"] for r in rs if r["reverse_kl"] is not None), default=None)
-            gap = (f" How far: lowest HQ {100 * worst_hq:.1f} % (target 95), fewest modes {min(r['modes_covered'] for r in rs)}/25, "
-                   f"largest reverse KL {_kl(worst_kl)} (target 0.02).")  # fmt: skip
-        lines.append(f"- **{label}**: target {'met' if all(ok) else 'not met'} on {sum(ok)}/{len(ok)} seeds — {per_seed}.{gap}")
-    head = ["sampler", "modes (of 25)", "HQ %", "reverse KL", "acceptance %", "seeds meeting the target", "sampling s"]
-    return table(head, rows) + "\n\n" + "\n".join(lines)
-
-
-def report_fmnist(rows: list[dict]) -> str:
-    from _report import table
-
-    if not rows:
-        return "Not run (`--skip-fmnist`)."
-    body = table(["sampler", "FID", "precision", "recall", "acceptance %", "proposed", "sampling s"],
-                 [[FMNIST_LABELS.get(r["method"], r["method"]), r["fid"], r["precision"], r["recall"],
-                   None if r["acceptance_rate"] is None else 100 * r["acceptance_rate"], r["proposed"], r["sampling_seconds"]]
-                  for r in rows])  # fmt: skip
-    base = next((r for r in rows if r["method"] == "none"), None)
-    lines = [f"- **{FMNIST_LABELS.get(r['method'], r['method'])}** against plain sampling: FID {r['fid'] - base['fid']:+.2f}, precision "
-             f"{r['precision'] - base['precision']:+.3f}, recall {r['recall'] - base['recall']:+.3f}."
-             for r in rows if base and r is not base]  # fmt: skip
-    steps = rows[0].get("train_steps")
-    trained = f"`{RECIPE_FMNIST}` trained {steps} steps in {rows[0]['train_seconds'] / 60:.1f} min" if steps else "the given run"
-    held = next((r["held_out"] for r in rows if r.get("held_out")), None)
-    return (f"{trained}; one sample set of each sampler (seed 0)" + (f"; D recalibrated on {held}" if held else "") + ".\n\n"
-            + body + "\n\n" + "\n".join(lines))
 
 
 FMNIST_HEAD = "**Fashion-MNIST** (FID"
@@ -296,8 +239,13 @@ def picture(setup: Setup, path: Path) -> Path | None:
 
     from gankit.metrics.coverage import load_mixture
 
-    panels = [(label, Path(setup.out) / "grid25" / f"seed0-{key}.npy") for key, _, _, label in METHODS_2D]
-    panels = [(lab, f) for lab, f in panels if f.is_file()]
+    panels = []
+    for key, _, _, label in METHODS_2D:
+        f = _row_path(setup, 0, key, ".npy")
+        kept = kept_path(setup.out, setup.kept, f)
+        f = f if f.is_file() or kept is None else kept
+        if f.is_file():
+            panels.append((label, f))
     if not panels:
         return None
     means, _ = load_mixture("grid25")
@@ -330,6 +278,8 @@ def main(argv: list[str] | None = None) -> str:
     ap.add_argument("--skip-fmnist", action="store_true")
     ap.add_argument("--skip-2d", action="store_true")
     ap.add_argument("--out", default=None, help="cache folder (default runs/bench-drs; --tiny: a temporary one)")
+    ap.add_argument("--results", default=None, help="where the 2D rows are kept (default benchmarks/results/drs_2d; --tiny: "
+                    "nowhere); 'none' keeps none. Every kept seed is reported, whether --seeds names it or not")  # fmt: skip
     ap.add_argument("--data-root", default=None, help="Fashion-MNIST IDX folder (default: gankit's search)")
     ap.add_argument("--tiny", action="store_true", help="a few steps on tiny data; prints, writes nothing under docs/")
     ap.add_argument("--note", default="", help="conditions of this run to print above the tables")
@@ -341,10 +291,13 @@ def main(argv: list[str] | None = None) -> str:
     if args.tiny:
         setup = Setup(out=args.out or tempfile.mkdtemp(prefix="gankit-drs-tiny-"), n_2d=500, n_fmnist=64, calibration_n=500,
                       burn_in=500, extra_2d=("train.max_steps=40", "train.batch_size=256"), fmnist_overrides=tuple(TINY_FMNIST),
-                      data_root=args.data_root, reuse=None)  # fmt: skip
+                      data_root=args.data_root, reuse=None, kept=None)  # fmt: skip
         seeds = seeds[:2] if args.seeds == ",".join(map(str, SEEDS)) else seeds
     else:
         setup = Setup(out=args.out or str(ROOT / "runs" / "bench-drs"), minutes=args.minutes, data_root=args.data_root)
+    if args.results:
+        setup = replace(setup, kept=None if args.results == "none" else args.results)
+    seeds += [] if args.skip_2d else [s for s in kept_seeds(setup) if s not in seeds]  # reported from the kept rows: no training
     parallel = args.parallel or (1 if args.tiny else 2)
     torch.set_num_threads(1)
     jobs: list[tuple] = [] if args.skip_fmnist else [("fmnist", setup, methods, args.fmnist_run)]

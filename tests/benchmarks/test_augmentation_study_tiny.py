@@ -64,8 +64,8 @@ def test_study_tiny_end_to_end(study, tiny_idx, tmp_path, no_docs):
     from gankit.augment.classifier import train_classifier
     from gankit.data.idx import load_idx_dataset
 
-    out = tmp_path / "study"
-    argv = ["--tiny", "--data-root", str(tiny_idx), "--out", str(out)]
+    out, kept_dir = tmp_path / "study", tmp_path / "kept"
+    argv = ["--tiny", "--data-root", str(tiny_idx), "--out", str(out), "--results", str(kept_dir)]
     text = study.main(argv)
     assert (out / study.PLOT).is_file()
 
@@ -124,6 +124,18 @@ def test_study_tiny_end_to_end(study, tiny_idx, tmp_path, no_docs):
     again = study.main(argv)
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*.json")} == stamps
     assert again == text
+
+    # A new checkout: no cache, only the kept JSONs. Nothing is trained again (no GAN run, no classifier), same report.
+    results = [*out.glob("*/*.json"), *out.glob("*/rows/*.json")]  # not the GAN runs' own files
+    assert len(results) == 2 + 14 and sorted(p.relative_to(kept_dir) for p in kept_dir.rglob("*.json")) == sorted(
+        p.relative_to(out) for p in results)
+    import shutil
+
+    shutil.rmtree(out)
+    st = study.make_study(study.parse(argv))[0]
+    assert st.results == str(kept_dir) and study.prune(st, study.plan(st, cells, seeds)) == []
+    assert study.main(argv) == text
+    assert not (out / "shirt-20pct" / "gan").exists() and not (out / "shirt-20pct" / "models").exists()
 
 
 def _rows(report, recall: dict[str, list[float]], bal: dict[str, list[float]]) -> dict:
@@ -196,3 +208,69 @@ def test_drs_2d_percentile_rows_and_carried_fmnist(tmp_path, monkeypatch):
     assert "carried over, not rerun: as this section recorded them on 2026-01-02 03:04" in part
     doc.write_text(f"# B\n\n## {drs.SECTION}\n\n- date: 2026-05-05 00:00\n\n{part}\n")
     assert drs.previous_fmnist() == part  # carried twice: still the date it was measured
+
+
+def _section(study, rows_md: str, date: str, extra: str = "") -> str:
+    head = "| class | kept (real) | condition | added | rare recall | rare precision |\n|---|---|---|---|---|---|\n"
+    return (f"# B\n\n## {study.SECTION}\n\n- command: `x`\n- date: {date}\n\n{extra}{head}{rows_md}\n\n"
+            "- **shirt, 1 %** target: best of (d)/(e) is d — ✗ → **not met**.\n\n- At 1 %: the best GAN condition ...\n\n"
+            "## Next\n\nother\n")
+
+
+def test_carried_levels_keep_their_rows_and_date(study, report, tmp_path):
+    """``--levels 5`` alone keeps the document's 1 % rows (dated as measured), merges them by level, and compares levels."""
+    from _augment_carry import previous
+    from _augment_jobs import CONDITIONS, Cell, Study
+
+    st = Study(out="unused")
+    labels = {c: report.label(c, st) for c, _ in CONDITIONS}
+    old = {"real": "0.100 ± 0.010", "oversample": "0.300 ± 0.020", "classical": "0.250 ± 0.010", "gan": "0.280 ± 0.030",
+           "gan_conf": "—", "gan_drs": "0.320 ± 0.010", "lowdata": "0.200 ± 0.050"}  # fmt: skip
+    md = "\n".join(f"| shirt | 1 % (60) | {labels[c]} | 5940 | {v} | 0.5 ± 0.1 |" for c, v in old.items())
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text(_section(study, md, "2026-12-02 19:02"))
+    carried = previous(doc, study.SECTION, {"shirt-5pct"})
+    assert list(carried.rows) == ["shirt-1pct"] and len(carried.rows["shirt-1pct"]) == 7
+    assert carried.dates == {"shirt-1pct": "2026-12-02 19:02"} and carried.levels == {"shirt-1pct": 1.0}
+    assert carried.recall[("shirt-1pct", labels["gan_drs"])] == (0.32, 0.01) and ("shirt-1pct", labels["gan_conf"]) not in carried.recall
+    assert "**shirt, 1 %**" in carried.verdicts["shirt-1pct"] and carried.findings[1.0] == ["- At 1 %: the best GAN condition ..."]
+    assert previous(doc, study.SECTION, {"shirt-1pct"}).rows == {}  # rerun here: nothing carried
+
+    # This run: shirt at 5 %, three seeds each; the carried rows come first (level order), then this run's.
+    cell = Cell(6, "shirt", 5.0)
+    recall = {"real": [0.5, 0.52, 0.54], "oversample": [0.6] * 3, "classical": [0.58] * 3, "gan": [0.62] * 3, "gan_conf": [0.61] * 3,
+              "gan_drs": [0.63, 0.64, 0.65], "lowdata": [0.55] * 3}  # fmt: skip
+    rows = {(cell.tag, c): [{"metrics": dict.fromkeys(report.METRICS, 0.5) | {"rare_recall": r}, "n_added": 5700} for r in rs]
+            for c, rs in recall.items()}  # fmt: skip
+    text = report.body(st, [cell], [0, 1, 2], rows, {}, {cell.tag: 300}, None, carried=carried)
+    lines = text.splitlines()
+    first_1, first_5 = lines.index(md.splitlines()[0]), next(i for i, li in enumerate(lines) if li.startswith("| shirt | 5 % (300) |"))
+    assert first_1 < first_5 and sum(li.startswith("| shirt |") for li in lines) == 14
+    assert "**Carried over, not rerun** (as this section recorded them on 2026-12-02 19:02): shirt-1pct." in text
+    assert text.index("**shirt, 1 %**") < text.index("**shirt, 5 %**") < text.index("- At 1 %") < text.index("- At 5 %")
+    # Independently: at 1 % best GAN 0.320 (e DRS) - (a) 0.100 = +22.0, vs better of (b)/(c) 0.300: +2.0; at 5 %: 0.640 - 0.520, 0.640 - 0.600.
+    assert ("- **shirt**: at 1 % (a) 0.100, best GAN 0.320: +22.0 pts over (a), +2.0 over the better of (b)/(c); "
+            "at 5 % (a) 0.520, best GAN 0.640: +12.0 pts over (a), +4.0 over the better of (b)/(c).") in text
+
+    # Carried a second time (the 5 % rows now kept elsewhere), the 1 % rows keep the date they were measured.
+    doc.write_text(_section(study, md, "2026-12-03 09:00", extra=carried.note() + "\n\n"))
+    assert previous(doc, study.SECTION, {"shirt-5pct"}).dates == {"shirt-1pct": "2026-12-02 19:02"}
+    picture = report.plot(st, [cell], rows, tmp_path / "p.png", carried)
+    assert picture.is_file() and picture.stat().st_size > 1000
+
+
+def test_drs_2d_kept_seeds_need_no_training(tiny_idx, tmp_path, no_docs):
+    """A kept seed is reported in a new checkout without retraining; a later run adds its seeds beside it."""
+    import re
+
+    drs = _load("drs_2d")
+    kept = tmp_path / "kept"
+    base = ["--tiny", "--skip-fmnist", "--data-root", str(tiny_idx), "--results", str(kept)]
+    first = drs.main([*base, "--seeds", "0", "--out", str(tmp_path / "old")])
+    assert sorted(p.name for p in (kept / "grid25").glob("*.json")) == sorted(f"seed0-{k}.json" for k, *_ in drs.METHODS_2D)
+    again = drs.main([*base, "--seeds", "1", "--out", str(tmp_path / "new")])  # no cache: a new checkout
+    assert not (tmp_path / "new" / "grid25" / "seed0").exists() and (tmp_path / "new" / "grid25" / "seed1").is_dir()
+    seed0 = re.findall(r"seed 0: .*? [✓✗]", first)
+    assert len(seed0) == len(drs.METHODS_2D) and all(s in again for s in seed0)
+    assert len(re.findall(r"seed 1: .*? [✓✗]", again)) == len(drs.METHODS_2D)
+    assert re.search(r"\| [0-2]/2 \|", again)
