@@ -279,6 +279,7 @@ def body(study: Study, cells: list[Cell], seeds: list[int], rows: dict, gans: di
     text += "\n".join(ln for *_, ln in sorted(found)) or "- no complete rows yet."
     levels = across_levels(_recall_means(study, cells, rows, carried))
     if levels:
-        text += "\n\n**From one level to the next** (rare-class recall means; the best GAN condition of (d), (e), (f)):\n\n"
+        text += "\n\n**From one level to the next** (rare-class recall means, a carried row's as the table prints it; the best GAN " \
+                "condition of (d), (e), (f)):\n\n"  # fmt: skip
         text += "\n".join(levels)
     return text + "\n"

@@ -73,22 +73,24 @@ def grid_run(setup: Setup, seed: int) -> tuple[Path, dict]:
     from gankit.train.engine import train
 
     h = recipe_hash(RECIPE_2D, list(setup.extra_2d) or None)
+    steps = load_config(RECIPE_2D, list(setup.extra_2d)).train.max_steps
     theirs = Path(setup.reuse) / f"seed{seed}.json" if setup.reuse and not setup.extra_2d else None
     if theirs is not None and theirs.is_file() and (theirs.with_suffix("") / "checkpoints").is_dir():
         info = json.loads(theirs.read_text())
-        if info.get("recipe_hash") == h:
+        if info.get("recipe_hash") == h and info.get("steps", 0) >= steps:
             return theirs.with_suffix(""), {"steps": info["steps"], "seconds": info["seconds"], "trained_by": "benchmarks/mode_collapse_2d.py"}
     run = Path(setup.out) / "grid25" / f"seed{seed}"
     info = _cached(run.with_suffix(".train.json"), h)
-    if info and (run / "checkpoints").is_dir():
+    if info and (run / "checkpoints").is_dir() and info.get("steps", 0) >= steps:  # an interrupted run is never scored
         return run, info
     shutil.rmtree(run, ignore_errors=True)
-    steps = load_config(RECIPE_2D, list(setup.extra_2d)).train.max_steps
     cfg = load_config(RECIPE_2D, [*setup.extra_2d, *seed_overrides(seed, max(1, steps // 10))])
     t0 = time.perf_counter()
     res = train(cfg, run, hooks=[])
+    if res.step < steps:
+        raise RuntimeError(f"grid25 seed {seed}: training stopped at step {res.step} of {steps} ({res.status}); no rows from a partial run")
     return run, save(setup.out, None, run.with_suffix(".train.json"), {"key": h, "steps": res.step, "seconds": round(time.perf_counter() - t0, 1),
-                                                       "trained_by": "benchmarks/drs_2d.py"})  # fmt: skip
+                                                                     "trained_by": "benchmarks/drs_2d.py"})  # fmt: skip
 
 
 def draw(run: Path, n: int, method: str, seed: int, gamma: float | None, setup: Setup,

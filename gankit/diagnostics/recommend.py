@@ -83,9 +83,9 @@ DEFAULT_WHY = ("the lowest FID measured after 10 minutes on 2 CPU cores, at leas
 AUGMENT_USAGE = ("`gankit augment --data DATA --class K --n N --recipe {recipe} --filter drs --out DIR` trains it on "
                  "your (imbalanced) data and writes N samples of class K as an ImageFolder ready to merge, kept by discriminator "
                  "rejection sampling (`--filter confidence:0.9` keeps those a classifier trained on the same data gives p(K) >= 0.9, "
-                 "but that judge is biased against a rare class and passed almost nothing at 1 % in the study); its manifest.json "
-                 "reports the acceptance rate. Compare with random oversampling, which beat GAN samples at 1 % in every class of "
-                 "the study: docs/augment.md.")
+                 "but that judge is biased against a rare class: it passed almost nothing at 1 % in the study, and at 5 % kept "
+                 "prototypical samples that lowered recall); its manifest.json reports the acceptance rate. Compare with random "
+                 "oversampling, which beat GAN samples at 1 % and 5 % in every class of the study: docs/augment.md.")
 
 
 @dataclass

@@ -274,3 +274,15 @@ def test_drs_2d_kept_seeds_need_no_training(tiny_idx, tmp_path, no_docs):
     assert len(seed0) == len(drs.METHODS_2D) and all(s in again for s in seed0)
     assert len(re.findall(r"seed 1: .*? [✓✗]", again)) == len(drs.METHODS_2D)
     assert re.search(r"\| [0-2]/2 \|", again)
+
+
+def test_drs_2d_never_scores_an_interrupted_run(tmp_path):
+    """A cached seed whose training stopped early (a killed benchmark checkpoints on SIGTERM) is trained again."""
+    drs = _load("drs_2d")
+    setup = drs.Setup(out=str(tmp_path), extra_2d=("train.max_steps=40", "train.batch_size=256"), reuse=None, kept=None)
+    run, info = drs.grid_run(setup, 0)
+    assert info["steps"] == 40
+    meta = run.with_suffix(".train.json")
+    meta.write_text(json.dumps(dict(json.loads(meta.read_text()), steps=17)))
+    again, info = drs.grid_run(setup, 0)
+    assert info["steps"] == 40 and json.loads(meta.read_text())["steps"] == 40
