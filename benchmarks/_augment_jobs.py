@@ -12,6 +12,7 @@ setting that changes it; a result whose key differs is recomputed.
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import time
@@ -23,7 +24,7 @@ import numpy as np
 import torch
 
 import _results
-from _results import key_of, read_cached
+from _results import key_of as _hash, read_cached
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The conditions, in table order: (key, label). ``gan_*`` and ``lowdata`` add synthetic images.
@@ -80,10 +81,6 @@ class Cell:
         return f"{self.name}-{self.level:g}pct"
 
 
-def _hash(obj: Any) -> str:
-    return key_of(obj)
-
-
 def lookup(study: Study, path: Path, key: str) -> dict | None:
     """The result of the current settings at ``path``: the cache's, else the kept copy's."""
     return _results.lookup(study.out, study.results, path, key)
@@ -105,6 +102,7 @@ def _data_overrides(study: Study) -> list[str]:
     return out + ([f"data.limit={study.limit}"] if study.limit else [])
 
 
+@functools.lru_cache(maxsize=8)
 def class_counts(study: Study) -> np.ndarray:
     """Training images per class before any cut (after ``--limit``)."""
     from gankit.data.idx import load_idx_dataset

@@ -23,6 +23,7 @@ seed. ``--tiny`` runs a few steps on tiny data, prints, and writes nothing under
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import shutil
 import sys
@@ -73,7 +74,7 @@ def grid_run(setup: Setup, seed: int) -> tuple[Path, dict]:
     from gankit.train.engine import train
 
     h = recipe_hash(RECIPE_2D, list(setup.extra_2d) or None)
-    steps = load_config(RECIPE_2D, list(setup.extra_2d)).train.max_steps
+    steps = _planned_steps(setup.extra_2d)
     theirs = Path(setup.reuse) / f"seed{seed}.json" if setup.reuse and not setup.extra_2d else None
     if theirs is not None and theirs.is_file() and (theirs.with_suffix("") / "checkpoints").is_dir():
         info = json.loads(theirs.read_text())
@@ -109,12 +110,18 @@ def draw(run: Path, n: int, method: str, seed: int, gamma: float | None, setup: 
                          "gamma": res.gamma, "calibration_accuracy": cal.get("accuracy"), "held_out": res.details.get("held_out")}  # fmt: skip
 
 
-def row_key(setup: Setup, key: str, method: str, gamma: float | None) -> str:
-    """A 2D row's settings, independent of where its run lies (a kept row must match in a new checkout)."""
+@functools.lru_cache(maxsize=4)
+def _planned_steps(extra: tuple[str, ...]) -> int:
+    """The recipe's step count (read once: every row key needs it)."""
     from gankit.config import load_config
 
+    return load_config(RECIPE_2D, list(extra)).train.max_steps
+
+
+def row_key(setup: Setup, key: str, method: str, gamma: float | None) -> str:
+    """A 2D row's settings, independent of where its run lies (a kept row must match in a new checkout)."""
     pct = percentile_of(key)
-    planned = load_config(RECIPE_2D, list(setup.extra_2d)).train.max_steps
+    planned = _planned_steps(setup.extra_2d)
     return _key([recipe_hash(RECIPE_2D, list(setup.extra_2d) or None), planned, method, gamma, setup.n_2d, setup.calibration_n,
                  setup.burn_in] + ([pct] if pct != GAMMA_PERCENTILE else []))  # fmt: skip
 
